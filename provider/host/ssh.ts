@@ -1,0 +1,238 @@
+/**
+ * OpenSSH through execa: one multiplexed master connection per host for the provider process, host
+ * keys verified, secrets only in 0600 files inside a private 0700 directory or in a child's environment.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import execa from "execa";
+import type { SshConnection } from "../connection";
+import { describeConnection } from "../connection";
+import { ConnectionError, RemoteCommandError } from "./errors";
+import type { Host, HostStats, RunOptions, RunResult } from "./host";
+import { Shell } from "./quote";
+import { frameScript, remoteCommand } from "./script";
+
+let privateDir: string | undefined;
+
+/** A 0700 directory for control sockets, pinned known_hosts and short-lived key files. */
+function ensurePrivateDir(): string {
+    if (!privateDir) {
+        // Short base path: unix socket paths are limited to ~108 bytes.
+        const base = fs.existsSync("/tmp") ? "/tmp" : os.tmpdir();
+        privateDir = fs.mkdtempSync(path.join(base, "pzd-"));
+        fs.chmodSync(privateDir, 0o700);
+        process.once("exit", () => fs.rmSync(privateDir!, { recursive: true, force: true }));
+    }
+    return privateDir;
+}
+
+function writePrivateFile(name: string, content: string): string {
+    const file = path.join(ensurePrivateDir(), name);
+    fs.writeFileSync(file, content, { mode: 0o600 });
+    return file;
+}
+
+/** An askpass helper that prints a secret held only in its environment. */
+function askpassScript(): string {
+    const file = path.join(ensurePrivateDir(), "askpass");
+    if (!fs.existsSync(file)) {
+        fs.writeFileSync(file, '#!/bin/sh\nprintf "%s\\n" "$PZD_SSH_SECRET"\n', { mode: 0o700 });
+    }
+    return file;
+}
+
+function normalizeKey(key: string): string {
+    return key.endsWith("\n") ? key : key + "\n";
+}
+
+/** The ssh options for one hop. Pure apart from writing the pinned known_hosts file. */
+export function sshOptions(c: SshConnection | (SshConnection["proxy"] & {}), id: string, extra: { perDialTimeout: number; acceptUnknownHostKey: boolean; knownHostsPath?: string }): string[] {
+    const options = [
+        "-o", "BatchMode=" + (c.password !== undefined || c.privateKeyPassword !== undefined ? "no" : "yes"),
+        "-o", `ConnectTimeout=${extra.perDialTimeout}`,
+        "-o", "ServerAliveInterval=15",
+        "-o", "ServerAliveCountMax=4",
+        "-o", "LogLevel=ERROR",
+        "-p", String(c.port),
+        "-l", c.user,
+    ];
+    if (c.hostKey) {
+        const hostPattern = c.port === 22 ? c.host : `[${c.host}]:${c.port}`;
+        const knownHosts = writePrivateFile(`known_hosts-${id}`, `${hostPattern} ${c.hostKey.split(" ").slice(0, 2).join(" ")}\n`);
+        options.push("-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "CheckHostIP=no");
+    } else {
+        if (extra.knownHostsPath) {
+            options.push("-o", `UserKnownHostsFile=${extra.knownHostsPath}`);
+        }
+        options.push("-o", `StrictHostKeyChecking=${extra.acceptUnknownHostKey ? "accept-new" : "yes"}`);
+    }
+    if (c.agentSocketPath) {
+        options.push("-o", `IdentityAgent=${c.agentSocketPath}`);
+    }
+    if (c.password !== undefined) {
+        options.push("-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1");
+    }
+    return options;
+}
+
+const RETRY_START_MS = 100;
+const RETRY_MAX_MS = 5000;
+
+export class SshHost implements Host {
+    readonly name: string;
+    readonly stats: HostStats = { connections: 0, roundTrips: 0, writes: 0 };
+    private readonly id: string;
+    private readonly controlPath: string;
+    private master: Promise<void> | undefined;
+
+    constructor(private readonly connection: SshConnection) {
+        this.name = describeConnection(connection);
+        this.id = crypto.createHash("sha256").update(JSON.stringify(connection)).digest("hex").slice(0, 16);
+        this.controlPath = path.join(ensurePrivateDir(), `cm-${this.id}`);
+    }
+
+    private baseArgs(): string[] {
+        const c = this.connection;
+        const args = sshOptions(c, this.id, c);
+        args.push("-o", `ControlPath=${this.controlPath}`);
+        if (c.proxy) {
+            const proxy = c.proxy;
+            const proxyArgs = ["ssh", ...sshOptions(proxy, this.id + "-proxy", c), "-o", "ControlMaster=no", "-o", "ControlPath=none", "-W", "%h:%p", proxy.host];
+            if (proxy.privateKey) {
+                proxyArgs.splice(1, 0, "-i", this.keyFilePath("proxy"), "-o", "IdentitiesOnly=yes");
+            }
+            // ProxyCommand is run by a shell, so its words are quoted like any other remote argument.
+            args.push("-o", `ProxyCommand=${proxyArgs.map((w) => (w === "%h:%p" ? w : shellWord(w))).join(" ")}`);
+        }
+        return args;
+    }
+
+    private keyFilePath(which: "target" | "proxy"): string {
+        return path.join(ensurePrivateDir(), `key-${this.id}-${which}`);
+    }
+
+    private secretEnv(): Record<string, string> {
+        const c = this.connection;
+        const secret = c.password ?? c.privateKeyPassword ?? c.proxy?.password ?? c.proxy?.privateKeyPassword;
+        if (secret === undefined) {
+            return {};
+        }
+        return { SSH_ASKPASS: askpassScript(), SSH_ASKPASS_REQUIRE: "force", PZD_SSH_SECRET: secret, DISPLAY: process.env.DISPLAY ?? ":0" };
+    }
+
+    /** Opens the multiplexed master, retrying dial failures with backoff. Keys exist on disk only meanwhile. */
+    private async dial(): Promise<void> {
+        const c = this.connection;
+        let delay = RETRY_START_MS;
+        let lastError = "";
+        for (let attempt = 1; attempt <= c.dialErrorLimit; attempt++) {
+            const logFile = path.join(ensurePrivateDir(), `dial-${this.id}.log`);
+            fs.rmSync(logFile, { force: true });
+            const keyFiles: string[] = [];
+            const args = this.baseArgs();
+            if (c.privateKey) {
+                keyFiles.push(writePrivateFile(path.basename(this.keyFilePath("target")), normalizeKey(c.privateKey)));
+                args.push("-i", keyFiles[0], "-o", "IdentitiesOnly=yes");
+            }
+            if (c.proxy?.privateKey) {
+                keyFiles.push(writePrivateFile(path.basename(this.keyFilePath("proxy")), normalizeKey(c.proxy.privateKey)));
+            }
+            try {
+                // -f -N: background once authenticated; -E: ssh's own messages go to a file so the
+                // daemonized master does not hold our pipes open.
+                const result = await execa("ssh", [...args, "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-E", logFile, "-f", "-N", c.host], {
+                    stdio: ["ignore", "ignore", "ignore"],
+                    reject: false,
+                    env: this.secretEnv(),
+                    timeout: (c.perDialTimeout + 10) * 1000,
+                });
+                if (result.exitCode === 0) {
+                    this.stats.connections++;
+                    return;
+                }
+                lastError = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : `ssh exited ${result.exitCode}`;
+            } finally {
+                for (const file of keyFiles) {
+                    fs.rmSync(file, { force: true });
+                }
+            }
+            // Authentication and host-key failures will not fix themselves: fail now.
+            if (/Host key verification failed|Permission denied|IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(lastError)) {
+                throw new ConnectionError(this.name, attempt, lastError);
+            }
+            if (attempt < c.dialErrorLimit) {
+                await new Promise((resolve) => setTimeout(resolve, delay));
+                delay = Math.min(RETRY_MAX_MS, delay * 1.5);
+            } else {
+                throw new ConnectionError(this.name, attempt, lastError);
+            }
+        }
+    }
+
+    private async masterAlive(): Promise<boolean> {
+        const check = await execa("ssh", ["-o", `ControlPath=${this.controlPath}`, "-O", "check", this.connection.host], { reject: false, stdio: "ignore" });
+        return check.exitCode === 0;
+    }
+
+    private async ensureMaster(): Promise<void> {
+        if (!this.master) {
+            this.master = this.dial().catch((error) => {
+                this.master = undefined;
+                throw error;
+            });
+            return this.master;
+        }
+        await this.master;
+        // ControlPersist may have expired between resources: dial again instead of failing.
+        if (!fs.existsSync(this.controlPath) && !(await this.masterAlive())) {
+            this.master = undefined;
+            await this.ensureMaster();
+        }
+    }
+
+    async run(script: Shell, options: RunOptions): Promise<RunResult> {
+        await this.ensureMaster();
+        const c = this.connection;
+        const { command, stdinPrefix } = remoteCommand(c);
+        const started = Date.now();
+        this.stats.roundTrips++;
+        if (options.mutating) {
+            this.stats.writes++;
+        }
+        const result = await execa("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", "-T", c.host, "--", command], {
+            input: stdinPrefix + frameScript(script),
+            reject: false,
+            stripFinalNewline: false,
+            env: this.secretEnv(),
+        });
+        const exitCode = result.exitCode ?? -1;
+        if (exitCode !== 0 && !(options.allowExitCodes ?? []).includes(exitCode)) {
+            const hint = exitCode === 255 ? "the connection dropped or ssh failed; run again (the step is safe to repeat)" : sudoHint(result.stderr) ?? options.hint ?? "";
+            throw new RemoteCommandError(this.name, options.step, exitCode, result.stderr, Date.now() - started, hint, String(script));
+        }
+        return { stdout: result.stdout, stderr: result.stderr, exitCode };
+    }
+
+    async close(): Promise<void> {
+        if (this.master) {
+            await execa("ssh", ["-o", `ControlPath=${this.controlPath}`, "-O", "exit", this.connection.host], { reject: false, stdio: "ignore" });
+            this.master = undefined;
+        }
+    }
+}
+
+export function sudoHint(stderr: string): string | undefined {
+    if (/sudo: a password is required|sudo: no askpass program|incorrect password attempt|sudo: a terminal is required/.test(stderr)) {
+        return "sudo needs a password for this user: set connection.sudoPassword (kept secret), or allow NOPASSWD for it";
+    }
+    if (/is not in the sudoers file|not allowed to execute/.test(stderr)) {
+        return "this user may not use sudo: connect as root or grant it sudo rights";
+    }
+    return undefined;
+}
+
+function shellWord(word: string): string {
+    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

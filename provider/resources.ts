@@ -1,0 +1,95 @@
+/** The public resource classes: thin typed wrappers that hand plain values to the dynamic provider. */
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionInput } from "./connection";
+import { serializableProvider } from "./dynamic";
+
+/** Pulumi inputs for the connection (same shape as @pulumi/command's remote.ConnectionArgs, plus extras). */
+export type ConnectionArgs = pulumi.Input<{ [K in keyof ConnectionInput]: ConnectionInput[K] }> | pulumi.Input<Record<string, pulumi.Input<unknown>>>;
+
+/** The module part of each type token: `pulumi-nodejs:dynamic/pulumi-zfs-docker:<Kind>`. */
+export const MODULE = "pulumi-zfs-docker";
+
+/**
+ * Builds the props for a dynamic resource: the connection is always a secret (it can hold keys and
+ * passwords), and every output starts undefined so the engine knows its name.
+ */
+export function dynamicProps(args: { connection: unknown }, outputNames: string[]): pulumi.Inputs {
+    const props: pulumi.Inputs = {};
+    for (const name of outputNames) {
+        props[name] = undefined;
+    }
+    return { ...props, ...(args as pulumi.Inputs), connection: pulumi.secret(args.connection as pulumi.Input<unknown>) };
+}
+
+export function dynamicOptions(opts: pulumi.CustomResourceOptions | undefined): pulumi.CustomResourceOptions {
+    // The connection comes back in the outputs too (delete and refresh need it): keep it secret there.
+    return { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] };
+}
+
+export abstract class ZfsDockerResource extends pulumi.dynamic.Resource {
+    protected constructor(kind: string, name: string, args: { connection: unknown }, outputNames: string[], opts?: pulumi.CustomResourceOptions) {
+        super(serializableProvider(kind), name, dynamicProps(args, outputNames), dynamicOptions(opts), MODULE, kind);
+    }
+}
+
+export interface ZfsVolumeArgs {
+    connection: ConnectionArgs;
+    /** pool/path, e.g. tank/docker. Changing it replaces the volume. */
+    name: pulumi.Input<string>;
+    /** "64G", "512M" or bytes. Growing is in place; shrinking is refused. */
+    size: pulumi.Input<string | number>;
+    /** Thin provisioning (`zfs create -s`). Default true. Changing it replaces the volume. */
+    sparse?: pulumi.Input<boolean>;
+    /** Fixed at creation; changing it replaces the volume. */
+    volblocksize?: pulumi.Input<string | number>;
+    /** Other ZFS properties, e.g. { compression: "lz4" }. Removed ones are inherited again. */
+    properties?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Destroy even when the volume holds a filesystem or snapshots. Default false. */
+    forceDestroy?: pulumi.Input<boolean>;
+}
+
+export class ZfsVolume extends ZfsDockerResource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly size: pulumi.Output<string | number>;
+    declare readonly devicePath: pulumi.Output<string>;
+    declare readonly sizeBytes: pulumi.Output<number>;
+    declare readonly guid: pulumi.Output<string>;
+    declare readonly volblocksizeBytes: pulumi.Output<number>;
+    declare readonly effectiveProperties: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: ZfsVolumeArgs, opts?: pulumi.CustomResourceOptions) {
+        super("ZfsVolume", name, args, ["devicePath", "sizeBytes", "guid", "volblocksizeBytes", "effectiveProperties"], opts);
+    }
+}
+
+export interface Ext4FilesystemArgs {
+    connection: ConnectionArgs;
+    /** Block device, e.g. a ZfsVolume's devicePath. Changing it replaces the filesystem. */
+    device: pulumi.Input<string>;
+    label?: pulumi.Input<string>;
+    /** Fixed UUID; changing it replaces the filesystem. */
+    uuid?: pulumi.Input<string>;
+    /** Default 5. Changed in place with tune2fs. */
+    reservedBlocksPercent?: pulumi.Input<number>;
+    /** Extra mkfs.ext4 options, one per entry: "-E lazy_itable_init=0", "-i 16384". */
+    extraOptions?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Pass the ZfsVolume's sizeBytes: when the volume grows, the filesystem grows with it. */
+    deviceSizeBytes?: pulumi.Input<number>;
+    /** Format even if the device holds another filesystem (its data is lost). Default false. */
+    force?: pulumi.Input<boolean>;
+    /** Wipe the filesystem signature on delete. Default false: data is left in place. */
+    wipeOnDelete?: pulumi.Input<boolean>;
+}
+
+export class Ext4Filesystem extends ZfsDockerResource {
+    declare readonly device: pulumi.Output<string>;
+    declare readonly uuid: pulumi.Output<string>;
+    declare readonly label: pulumi.Output<string>;
+    declare readonly sizeBytes: pulumi.Output<number>;
+    declare readonly blockSize: pulumi.Output<number>;
+    declare readonly deviceBytes: pulumi.Output<number>;
+
+    constructor(name: string, args: Ext4FilesystemArgs, opts?: pulumi.CustomResourceOptions) {
+        super("Ext4Filesystem", name, args, ["uuid", "label", "sizeBytes", "blockSize", "deviceBytes"], opts);
+    }
+}
