@@ -1,0 +1,55 @@
+/**
+ * The real Pulumi engine on this machine: CLI built from Go modules, nodejs language host, the
+ * dynamic-provider plugin from @pulumi/pulumi, and a local file backend.
+ */
+import { strict as assert } from "assert";
+import { PulumiProject } from "./pulumi";
+
+const program = `import * as pulumi from "@pulumi/pulumi";
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: any) {
+        return { id: "greeting-" + inputs.content.length, outs: { content: inputs.content, shout: inputs.content.toUpperCase() } };
+    },
+    async diff(_id: string, olds: any, news: any) {
+        return { changes: olds.content !== news.content };
+    },
+    async update(_id: string, _olds: any, news: any) {
+        return { outs: { content: news.content, shout: news.content.toUpperCase() } };
+    },
+};
+class Greeting extends pulumi.dynamic.Resource {
+    declare readonly shout: pulumi.Output<string>;
+    constructor(name: string, content: pulumi.Input<string>) {
+        super(provider, name, { content, shout: undefined }, undefined, "test", "Greeting");
+    }
+}
+const config = new pulumi.Config();
+export const shout = new Greeting("hello", config.require("content")).shout;
+`;
+
+describe("the real Pulumi engine (local file backend)", function () {
+    const project = new PulumiProject("engine", program);
+    after(() => project.cleanup());
+
+    it("runs up, preview --diff, up and destroy of a dynamic resource", async () => {
+        await project.init({ content: "a" });
+        const first = await project.up();
+        assert.match(first.stdout, /\+ 2 created|2 created/);
+        assert.deepEqual(await project.outputs(), { shout: "A" });
+
+        await project.run(["config", "set", "content", "b"]);
+        const preview = await project.preview();
+        assert.match(preview.stdout, /~ pulumi-nodejs:dynamic\/test:Greeting: \(update\)/);
+        assert.match(preview.stdout, /content\s*:\s*"a" => "b"/);
+
+        await project.up();
+        assert.deepEqual(await project.outputs(), { shout: "B" });
+
+        const again = await project.up();
+        assert.match(again.stdout, /2 unchanged/);
+
+        const destroyed = await project.destroy();
+        assert.match(destroyed.stdout, /2 deleted/);
+        console.log(`      up/destroy took ${first.seconds}s/${destroyed.seconds}s`);
+    });
+});

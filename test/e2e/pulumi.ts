@@ -1,0 +1,110 @@
+/**
+ * Drives the real Pulumi CLI against a throwaway project with a local file backend: no service,
+ * no network. Projects live under .pulumi-test/ in the repo so `@pulumi/pulumi` and
+ * `pulumi-zfs-docker` resolve from the repo's node_modules, as they would for a user.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import execa from "execa";
+
+const repo = path.resolve(__dirname, "..", "..");
+
+function pulumiPath(): string {
+    const line = execa.sync("bash", [path.join(repo, "scripts", "install-pulumi.sh"), "--print-path"]).stdout;
+    const dir = /export PATH="([^:]+):/.exec(line)?.[1];
+    if (!dir) throw new Error(`install-pulumi.sh printed no PATH: ${line}`);
+    return `${dir}:${process.env.PATH}:${path.join(repo, "node_modules", "@pulumi", "pulumi")}`;
+}
+
+export interface RunResult {
+    stdout: string;
+    stderr: string;
+    exitCode: number;
+    seconds: number;
+}
+
+export class PulumiProject {
+    readonly dir: string;
+    private readonly env: Record<string, string>;
+    readonly stack = "test";
+
+    constructor(readonly name: string, program: string) {
+        this.dir = path.join(repo, ".pulumi-test", `${name}-${process.pid}-${Date.now().toString(36)}`);
+        fs.mkdirSync(path.join(this.dir, "state"), { recursive: true });
+        fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`);
+        fs.writeFileSync(path.join(this.dir, "package.json"), JSON.stringify({ name, private: true, main: "index.ts" }, null, 2));
+        fs.writeFileSync(path.join(this.dir, "index.ts"), program);
+        this.env = {
+            PATH: pulumiPath(),
+            PULUMI_BACKEND_URL: `file://${path.join(this.dir, "state")}`,
+            PULUMI_HOME: path.join(this.dir, "home"),
+            PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "1",
+            PULUMI_SKIP_CONFIRMATIONS: "1",
+        };
+    }
+
+    async run(args: string[], options: { allowFail?: boolean; input?: string } = {}): Promise<RunResult> {
+        const started = Date.now();
+        const result = await execa("pulumi", [...args, "--non-interactive"], { cwd: this.dir, env: this.env, reject: false, input: options.input, all: false });
+        const out = { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1, seconds: (Date.now() - started) / 1000 };
+        if (out.exitCode !== 0 && !options.allowFail) {
+            throw new Error(`pulumi ${args.join(" ")} failed (exit ${out.exitCode}):\n${out.stdout}\n${out.stderr}`);
+        }
+        return out;
+    }
+
+    async init(config: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<void> {
+        await this.run(["stack", "init", this.stack]);
+        for (const [key, value] of Object.entries(config)) {
+            await this.run(["config", "set", key, value]);
+        }
+        for (const [key, value] of Object.entries(secrets)) {
+            // Through stdin, so a key never appears on a command line.
+            await this.run(["config", "set", "--secret", key], { input: value });
+        }
+    }
+
+    up(args: string[] = []): Promise<RunResult> {
+        return this.run(["up", "--yes", "--skip-preview", ...args]);
+    }
+
+    preview(args: string[] = []): Promise<RunResult> {
+        return this.run(["preview", "--diff", ...args]);
+    }
+
+    refresh(args: string[] = []): Promise<RunResult> {
+        return this.run(["refresh", "--yes", "--skip-preview", ...args]);
+    }
+
+    destroy(args: string[] = []): Promise<RunResult> {
+        return this.run(["destroy", "--yes", "--skip-preview", ...args]);
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
+        return JSON.parse((await this.run(["stack", "output", "--json", "--show-secrets"])).stdout);
+    }
+
+    /** The raw checkpoint the file backend keeps: what the engine really stored. */
+    stateText(): string {
+        const stacks = path.join(this.dir, "state", ".pulumi", "stacks");
+        const found: string[] = [];
+        const walk = (dir: string) => {
+            for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+                const full = path.join(dir, entry.name);
+                if (entry.isDirectory()) walk(full);
+                else if (entry.name.endsWith(".json")) found.push(full);
+            }
+        };
+        walk(stacks);
+        if (found.length === 0) throw new Error(`no state file under ${stacks}`);
+        return fs.readFileSync(found[0], "utf8");
+    }
+
+    cleanup(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** Program text that imports our package as a user would. */
+export const header = `import * as pulumi from "@pulumi/pulumi";\nimport * as zd from "pulumi-zfs-docker";\n`;

@@ -1,0 +1,55 @@
+/**
+ * Guests shared by a whole mocha run: booting is the expensive part (~1 min each under emulation, more
+ * when several boot at once), so tests borrow the same hosts and name what they create uniquely.
+ * Load with `mocha --require test/hosts/fleet.ts` so the root hook powers them off at the end; without
+ * it they are still killed when the process exits.
+ */
+import * as crypto from "crypto";
+import { startHosts, TestHost } from "./harness";
+
+const hosts: TestHost[] = [];
+let growing: Promise<void> = Promise.resolve();
+
+/** The first `count` shared hosts, booting only those not booted yet. */
+export async function sharedHosts(count: number): Promise<TestHost[]> {
+    const grow = growing.then(async () => {
+        if (hosts.length < count) {
+            hosts.push(...(await startHosts(count - hosts.length)));
+        }
+    });
+    // A failed boot must not poison later callers: they get their own attempt.
+    growing = grow.catch(() => undefined);
+    await grow;
+    return hosts.slice(0, count);
+}
+
+/** Boot-to-SSH seconds of every boot of every shared host, for the suite to print. */
+export function bootTimes(): { name: string; kind: string; seconds: number }[] {
+    return hosts.flatMap((h) => h.boots.map((b) => ({ name: h.name, ...b })));
+}
+
+/** Imports the pool if it is on the disk but not imported (after kill()), creates it on /dev/vdb if absent. */
+export async function ensurePool(host: TestHost, pool = "tank"): Promise<void> {
+    if (!/^[A-Za-z][\w.:-]*$/.test(pool)) {
+        throw new Error(`ensurePool: ${JSON.stringify(pool)} is not a plain pool name; pick letters, digits, - _ . :`);
+    }
+    await host.exec(`modprobe zfs; zpool list -H -o name ${pool} >/dev/null 2>&1 || zpool import -f ${pool} 2>/dev/null || zpool create -f ${pool} /dev/vdb`);
+}
+
+let counter = 0;
+
+/** A name no other test of this or a concurrent run uses; valid for ZFS datasets, files and units. */
+export function uniqueName(prefix: string): string {
+    return `${prefix}-${process.pid.toString(36)}${(++counter).toString(36)}${crypto.randomBytes(2).toString("hex")}`;
+}
+
+export const mochaHooks = {
+    async afterAll(this: Mocha.Context) {
+        this.timeout(300_000);
+        // The disks are thrown away, so a graceful poweroff would only cost time.
+        await Promise.all(hosts.splice(0).map(async (h) => {
+            await h.kill();
+            await h.stop();
+        }));
+    },
+};
