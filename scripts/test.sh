@@ -27,7 +27,7 @@ fi
 if [ "$what" = all ] || [ "$what" = hosts ]; then
   echo "== real hosts and the real Pulumi CLI (qemu test VMs; first run builds the VM image)"
   bash test/hosts/build-image.sh >/dev/null || { echo "the test-host image could not be built" >&2; exit 1; }
-  npx mocha --forbid-only --forbid-pending --require test/hosts/fleet.ts --timeout 1800000 \
+  npx mocha --forbid-only --forbid-pending --require ts-node/register --require test/hosts/fleet.ts --timeout 1800000 \
     test/hosts/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts 2>&1 | tee "$log_dir/hosts.log"; rc=${PIPESTATUS[0]}
   count "$log_dir/hosts.log"; [ "$rc" = 0 ] || status=1
 fi
