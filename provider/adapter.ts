@@ -27,6 +27,11 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
     deleteBeforeReplace: boolean;
     /** The value a property is compared by (e.g. sizes as bytes), so equal values never show as a change. */
     comparable?(desired: Desired): Partial<Record<keyof Desired & string, unknown>>;
+    /**
+     * Inputs that are also outputs computed by the host when the input is unset (an ext4 UUID):
+     * leaving them unset is never a change, whatever the host chose.
+     */
+    computedWhenUnset?: ReadonlyArray<keyof Desired & string>;
     /** Rules about going from the old inputs to the new ones (e.g. shrinking is refused). */
     checkTransition?(olds: Desired, news: Desired): Failure[];
     /** The resource's ID on its host. */
@@ -132,7 +137,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
             const keys = new Set([...Object.keys(before), ...Object.keys(newInputs)]);
             const changed: string[] = [];
             for (const key of keys) {
-                if (key === "connection") {
+                if (key === "connection" || (newInputs[key] === undefined && def.computedWhenUnset?.includes(key as keyof D & string))) {
                     continue;
                 }
                 if (containsUnknown(newInputs[key]) || !sameValue(before[key], after[key])) {

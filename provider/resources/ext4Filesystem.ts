@@ -196,6 +196,10 @@ export function planDeleteExt4(desired: Ext4Desired, observed: Ext4Observed): Pl
     if (!observed.devicePresent || describeSignature(observed.signature) === undefined) {
         return noop(`${desired.device} holds no filesystem`);
     }
+    // In stored state `uuid` is the filesystem we made or adopted: never wipe a different one.
+    if (desired.uuid && observed.signature.UUID !== desired.uuid) {
+        return noop(`${desired.device} now holds filesystem ${observed.signature.UUID ?? "?"}, not ours (${desired.uuid}): left alone`);
+    }
     if (observed.mountpoints.length > 0) {
         throw new RefusedError(`${desired.device} is mounted at ${observed.mountpoints.join(", ")}: unmount it (delete the FstabEntry first) before wiping`);
     }
@@ -206,7 +210,10 @@ export const ext4Filesystem: ResourceDefinition<Ext4Desired, Ext4Observed, Ext4O
     kind: "Ext4Filesystem",
     schema: ext4FilesystemSchema as unknown as z.ZodType<Ext4Desired, z.ZodTypeDef, unknown>,
     replaceProperties: ["device", "uuid"],
-    deleteBeforeReplace: false,
+    // Same device, new filesystem: the old one must be gone (and wiped, if asked) before the new is made,
+    // or deleting the old would wipe the new.
+    deleteBeforeReplace: true,
+    computedWhenUnset: ["uuid", "label"],
     id: (d) => d.device,
     async observe(host: Host, desired) {
         const result = await host.run(observeScript(desired.device), { step: `read filesystem on ${desired.device}`, mutating: false });

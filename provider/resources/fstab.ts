@@ -157,8 +157,9 @@ export function upsertEntry(fstab: Fstab, fields: FstabFields): Fstab {
     }
     const last = lines[lines.length - 1];
     if (last && last.eol === "") {
-        // Appending needs a line break after the old last line; its own bytes stay as they were.
-        lines[lines.length - 1] = { ...last, text: crlf && !last.text.endsWith("\r") ? last.text + "\r" : last.text, eol: "\n" };
+        // The old last line gets its line break; ours end with one too, so that a later
+        // `echo ... >> /etc/fstab` by hand can never glue a line onto ours.
+        lines[lines.length - 1] = { ...last, eol: "\n" };
     }
     lines.push(newLine(markerFor(fields.mountPoint), crlf), newLine(formatEntry(fields), crlf));
     return { lines };
@@ -173,7 +174,6 @@ export function removeEntry(fstab: Fstab, mountPoint: string): Fstab {
     if (existing.length === 0) return fstab;
     const { index, marked } = existing[0];
     const lines = fstab.lines.slice();
-    // When the removed line was the last one without a final newline, the new last line keeps its own.
     lines.splice(marked ? index - 1 : index, marked ? 2 : 1);
     return { lines };
 }

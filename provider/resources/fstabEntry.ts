@@ -1,0 +1,587 @@
+/**
+ * FstabEntry: one /etc/fstab line (e.g. the zvol's ext4 at /var/lib/docker), mounted now as well.
+ *
+ * The new file is computed here (fstab.ts, pure) and sent whole; the host only checks that the file
+ * is still the one we planned from, writes it atomically with a backup, and mounts. A line for the
+ * mount point that we did not write is adopted only when it is already exactly what we want.
+ * For zvols the line is made boot-safe (nofail, ordered after zfs-volumes.target, a long device
+ * timeout): a missing pool must not drop the machine into emergency mode.
+ */
+import { createHash } from "crypto";
+import * as path from "path";
+import { z } from "zod";
+import type { ResourceDefinition } from "../adapter";
+import { connectionSchema } from "../connection";
+import { ParseError, RefusedError } from "../host/errors";
+import type { Host } from "../host/host";
+import { sh, Shell } from "../host/quote";
+import type { Action, Plan } from "../plan";
+import { noop } from "../plan";
+import { parseKeyValues, requireSection, section, splitSections } from "../sections";
+import type { FoundEntry, Fstab, FstabFields } from "./fstab";
+import { findEntries, formatEntry, parseFstab, removeEntry, serializeFstab, upsertEntry } from "./fstab";
+
+export const DEFAULT_FSTAB = "/etc/fstab";
+export const BACKUP_SUFFIX = ".pulumi-zfs-docker.bak";
+export const ZFS_VOLUMES_TARGET = "zfs-volumes.target";
+const REQUIRES_OPTION = `x-systemd.requires=${ZFS_VOLUMES_TARGET}`;
+const TIMEOUT_PREFIX = "x-systemd.device-timeout=";
+
+const absolutePath = (what: string, example: string) =>
+    z.string().superRefine((p, ctx) => {
+        const problem = !p.startsWith("/")
+            ? `${what} must be an absolute path such as ${example}, got ${JSON.stringify(p)}`
+            : p === "/"
+              ? `${what} cannot be /`
+              : p.endsWith("/")
+                ? `write ${what} without the trailing '/': ${p.replace(/\/+$/, "") || "/"}`
+                : p.includes("//")
+                  ? `${what} ${JSON.stringify(p)} has an empty component ('//')`
+                  : p.split("/").some((c) => c === "." || c === "..")
+                    ? `${what} ${JSON.stringify(p)} has a '.' or '..' component: write the real path`
+                    : p.includes("\0")
+                      ? `${what} cannot contain a NUL byte`
+                      : Buffer.byteLength(p) > 4095
+                        ? `${what} is longer than 4095 bytes (PATH_MAX)`
+                        : undefined;
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
+
+const specSchema = z.string().superRefine((s, ctx) => {
+    const ok = /^(UUID|PARTUUID)=[0-9A-Fa-f-]+$/.test(s) || /^LABEL=[^\0]+$/.test(s) || (/^\/[^\0]*[^/\0]$/.test(s) && !s.split("/").includes(".."));
+    if (!ok) {
+        ctx.addIssue({ code: "custom", message: `spec must be UUID=..., LABEL=..., PARTUUID=... or an absolute device path such as /dev/zvol/tank/docker, got ${JSON.stringify(s)}` });
+    }
+});
+
+const optionSchema = z
+    .string()
+    .regex(/^[\x21-\x7e]+$/, "each option is one word of printable ASCII without spaces, e.g. 'noatime' or 'commit=60'")
+    .refine((o) => !o.includes(",") && !o.includes("\\"), "put each option in its own list entry (no ',' or '\\' inside one)");
+
+export const fstabEntrySchema = z
+    .object({
+        connection: connectionSchema,
+        /** What to mount: UUID=..., LABEL=..., PARTUUID=... or a device path. */
+        spec: specSchema,
+        mountPoint: absolutePath("mountPoint", "/var/lib/docker"),
+        fsType: z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, "fsType is a filesystem type such as ext4, xfs or auto")
+            .refine((t) => t !== "swap", "swap is not mounted at a mount point: this resource manages mounts (use swapon for swap)"),
+        options: z.array(optionSchema).min(1, "options needs at least one entry: use ['defaults']").default(["defaults"]),
+        dump: z.union([z.literal(0), z.literal(1)]).default(0),
+        pass: z.number().int().min(0, "pass is 0, 1 or 2").max(2, "pass is 0, 1 or 2").default(2),
+        /** Also mount it now (and keep it mounted): `mount <mountPoint>` with the fstab line's options. */
+        mount: z.boolean().default(true),
+        fstabPath: absolutePath("fstabPath", DEFAULT_FSTAB).default(DEFAULT_FSTAB),
+        /** Append nofail, x-systemd.requires=zfs-volumes.target and a device timeout (zvols appear late at boot). */
+        bootSafety: z.boolean().default(true),
+        /** How long systemd waits for the device at boot. 60 s was measured too short on a loaded host. */
+        deviceTimeoutSeconds: z.number().int().min(1).max(86400).default(300),
+        /** Mount over a directory that has files in it (they are hidden, not lost, while mounted). */
+        allowNonEmptyMountPoint: z.boolean().default(false),
+    })
+    .superRefine((v, ctx) => {
+        const timeout = v.options.find((o) => o.startsWith(TIMEOUT_PREFIX));
+        if (v.bootSafety && timeout !== undefined && timeout !== `${TIMEOUT_PREFIX}${v.deviceTimeoutSeconds}s`) {
+            ctx.addIssue({ code: "custom", path: ["options"], message: `options has ${timeout} but deviceTimeoutSeconds is ${v.deviceTimeoutSeconds}: remove it from options and set deviceTimeoutSeconds instead` });
+        }
+    });
+
+export type FstabEntryDesired = z.infer<typeof fstabEntrySchema>;
+
+export interface MountInfo {
+    target: string;
+    source: string;
+    fsType: string;
+    options: string;
+    majMin: string;
+}
+
+export type FstabFileState =
+    | { state: "present"; bytes: Buffer; sha256: string; mode: string; uid: number; gid: number }
+    | { state: "absent" }
+    | { state: "symlink"; target: string }
+    | { state: "other" };
+
+export interface FstabEntryObserved {
+    file: FstabFileState;
+    mountPoint: { kind: "dir" | "absent" | "symlink" | "other"; empty: boolean };
+    /** The whole mount table (findmnt), in mount order: the last entry for a target is the one on top. */
+    mounts: MountInfo[];
+    /** The block device `spec` names now, when it resolves to one. */
+    device?: { path: string; majMin: string; zvol: boolean };
+    systemd: boolean;
+    /** systemctl's LoadState of zfs-volumes.target ("loaded", "not-found"), when systemd runs. */
+    zfsVolumesTarget?: string;
+    /** Processes with a file, directory or mapping under the mount point. */
+    users: { pid: number; command: string }[];
+}
+
+export interface FstabEntryOutputs {
+    /** The line for the mount point as it is in the file ("" when there is none). */
+    line: string;
+    /** Whether `spec` is mounted at the mount point now. */
+    mounted: boolean;
+    /** What is mounted there now, as findmnt shows it ("" when nothing is). */
+    mountedSource: string;
+    backupPath: string;
+}
+
+/** The options written to the file: the user's plus, with bootSafety, what a late zvol needs. */
+export function effectiveOptions(desired: Pick<FstabEntryDesired, "options" | "bootSafety" | "deviceTimeoutSeconds">): string[] {
+    const options = [...desired.options];
+    if (desired.bootSafety) {
+        if (!options.includes("nofail")) options.push("nofail");
+        if (!options.includes(REQUIRES_OPTION)) options.push(REQUIRES_OPTION);
+        if (!options.some((o) => o.startsWith(TIMEOUT_PREFIX))) options.push(`${TIMEOUT_PREFIX}${desired.deviceTimeoutSeconds}s`);
+    }
+    return options;
+}
+
+export function wantedFields(desired: FstabEntryDesired): FstabFields {
+    return { spec: desired.spec, mountPoint: desired.mountPoint, fsType: desired.fsType, options: effectiveOptions(desired), dump: desired.dump, pass: desired.pass };
+}
+
+export const wantedLine = (desired: FstabEntryDesired): string => formatEntry(wantedFields(desired));
+
+function sameFields(a: FstabFields & { valid?: boolean }, b: FstabFields): boolean {
+    return a.valid !== false && a.spec === b.spec && a.fsType === b.fsType && a.options.join(",") === b.options.join(",") && a.dump === b.dump && a.pass === b.pass;
+}
+
+/** The inputs that would write `options` (for refresh): the boot-safety options fold back into bootSafety. */
+export function optionsAsInputs(written: string[], desired: FstabEntryDesired): Pick<FstabEntryDesired, "options" | "bootSafety" | "deviceTimeoutSeconds"> {
+    if (written.join(",") === effectiveOptions(desired).join(",")) {
+        return { options: desired.options, bootSafety: desired.bootSafety, deviceTimeoutSeconds: desired.deviceTimeoutSeconds };
+    }
+    const timeout = written.find((o) => o.startsWith(TIMEOUT_PREFIX));
+    const seconds = timeout === undefined ? undefined : /^(\d+)s?$/.exec(timeout.slice(TIMEOUT_PREFIX.length));
+    if (written.includes("nofail") && written.includes(REQUIRES_OPTION) && seconds) {
+        // Options the user lists themselves stay in `options`; the ones bootSafety adds do not.
+        const own = new Set(desired.options);
+        const options = written.filter((o) => own.has(o) || !(o === "nofail" || o === REQUIRES_OPTION || o === timeout));
+        return { options: options.length > 0 ? options : ["defaults"], bootSafety: true, deviceTimeoutSeconds: Number(seconds[1]) };
+    }
+    return { options: written.length > 0 ? written : ["defaults"], bootSafety: false, deviceTimeoutSeconds: desired.deviceTimeoutSeconds };
+}
+
+/** Options mount(8) keeps to itself; a change in only these needs no remount. */
+function kernelOptions(options: string[]): string {
+    const userspace = /^(defaults|auto|noauto|nofail|user|nouser|users|owner|group|_netdev|comment=.*|x-.*)$/;
+    return [...new Set(options.filter((o) => !userspace.test(o)))].sort().join(",");
+}
+
+/** A pattern for find -lname that matches the path literally. */
+export function globEscape(p: string): string {
+    return p.replace(/[\\*?[\]]/g, (c) => "\\" + c);
+}
+
+/**
+ * Prints "pid command" for each process that has its cwd, root, an open file or a mapped file at or
+ * under `mountPoint`. Reads /proc directly: fuser and lsof are not always installed, and `fuser -m`
+ * on a directory that is not mounted would name every user of the root filesystem.
+ */
+export function usersScript(mountPoint: string): Shell {
+    const pattern = globEscape(mountPoint);
+    return sh`{ find /proc/[0-9]*/cwd /proc/[0-9]*/root /proc/[0-9]*/fd -maxdepth 1 \\( -lname ${pattern} -o -lname ${pattern + "/*"} \\) -print 2>/dev/null || true
+  grep -lF -e ${" " + mountPoint + "/"} /proc/[0-9]*/maps 2>/dev/null || true
+} | sed -n 's#^/proc/\\([0-9][0-9]*\\)/.*#\\1#p' | sort -un | while read -r pid; do
+  [ "$pid" = "$$" ] && continue
+  c=$(cat /proc/"$pid"/comm 2>/dev/null) || continue
+  echo "$pid $c"
+done`;
+}
+
+export function observeScript(desired: FstabEntryDesired): Shell {
+    const mp = desired.mountPoint;
+    return sh`f=${desired.fstabPath}
+mp=${mp}
+spec=${desired.spec}
+${new Shell(section("file"))}
+if [ -L "$f" ]; then echo state=symlink; echo "target=$(readlink -f "$f" || true)"
+elif [ -f "$f" ]; then echo state=present; stat -c 'mode=%a
+uid=%u
+gid=%g' "$f"; echo "sha256=$(sha256sum <"$f" | cut -d' ' -f1)"
+elif [ -e "$f" ]; then echo state=other
+else echo state=absent; fi
+${new Shell(section("content"))}
+if [ -f "$f" ] && [ ! -L "$f" ]; then base64 <"$f"; fi
+${new Shell(section("mountpoint"))}
+if [ -L "$mp" ]; then echo kind=symlink
+elif [ -d "$mp" ]; then echo kind=dir; if [ -n "$(find "$mp" -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ]; then echo empty=0; else echo empty=1; fi
+elif [ -e "$mp" ]; then echo kind=other
+else echo kind=absent; fi
+${new Shell(section("mounts"))}
+findmnt -P -o TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN 2>/dev/null || true
+${new Shell(section("device"))}
+case "$spec" in
+  UUID=*|LABEL=*|PARTUUID=*) d=$(findfs "$spec" 2>/dev/null || blkid -l -o device -t "$spec" 2>/dev/null || true) ;;
+  *) d=$spec ;;
+esac
+if [ -n "$d" ] && [ -b "$d" ]; then r=$(readlink -f "$d"); echo "path=$r"; stat -L -c 'major=%t
+minor=%T' "$r"; fi
+${new Shell(section("systemd"))}
+if [ -d /run/systemd/system ]; then echo systemd=1; echo "zfsvolumes=$(systemctl show -p LoadState --value ${ZFS_VOLUMES_TARGET} 2>/dev/null || true)"; else echo systemd=0; fi
+${new Shell(section("users"))}
+if [ -d "$mp" ] && [ ! -L "$mp" ]; then
+${usersScript(mp)}
+fi
+:`;
+}
+
+/** findmnt -P escapes unsafe bytes as \xHH; other characters come through as they are. */
+export function unescapeFindmnt(value: string): string {
+    const parts: Buffer[] = [];
+    let last = 0;
+    for (const m of value.matchAll(/\\x([0-9a-fA-F]{2})/g)) {
+        parts.push(Buffer.from(value.slice(last, m.index), "utf8"), Buffer.from([parseInt(m[1], 16)]));
+        last = (m.index ?? 0) + m[0].length;
+    }
+    parts.push(Buffer.from(value.slice(last), "utf8"));
+    return Buffer.concat(parts).toString("utf8");
+}
+
+export function parseFindmnt(text: string): MountInfo[] {
+    const mounts: MountInfo[] = [];
+    for (const line of text.split("\n")) {
+        if (!line.trim()) continue;
+        const pairs: Record<string, string> = {};
+        for (const m of line.matchAll(/([A-Z_:]+)="((?:[^"\\]|\\.)*)"/g)) {
+            pairs[m[1].replace("MAJ_MIN", "MAJ:MIN")] = unescapeFindmnt(m[2]);
+        }
+        if (pairs.TARGET === undefined || pairs["MAJ:MIN"] === undefined) {
+            throw new ParseError("findmnt -P output", line);
+        }
+        mounts.push({ target: pairs.TARGET, source: pairs.SOURCE ?? "", fsType: pairs.FSTYPE ?? "", options: pairs.OPTIONS ?? "", majMin: pairs["MAJ:MIN"] });
+    }
+    return mounts;
+}
+
+export function parseObserved(raw: string): FstabEntryObserved {
+    const sections = splitSections(raw);
+    const meta = parseKeyValues(requireSection(sections, "file", raw));
+    let file: FstabFileState;
+    if (meta.state === "present") {
+        const bytes = Buffer.from(requireSection(sections, "content", raw).replace(/\s+/g, ""), "base64");
+        const sha256 = createHash("sha256").update(bytes).digest("hex");
+        if (sha256 !== meta.sha256) {
+            throw new RefusedError("the fstab file changed while it was being read (someone is editing it): nothing was changed; run the update again");
+        }
+        file = { state: "present", bytes, sha256, mode: meta.mode, uid: Number(meta.uid), gid: Number(meta.gid) };
+    } else if (meta.state === "symlink") {
+        file = { state: "symlink", target: meta.target ?? "" };
+    } else if (meta.state === "absent" || meta.state === "other") {
+        file = { state: meta.state };
+    } else {
+        throw new ParseError("the fstab file's state", raw);
+    }
+    const mp = parseKeyValues(requireSection(sections, "mountpoint", raw));
+    if (!["dir", "absent", "symlink", "other"].includes(mp.kind)) {
+        throw new ParseError("the mount point's state", raw);
+    }
+    const dev = parseKeyValues(requireSection(sections, "device", raw));
+    const sd = parseKeyValues(requireSection(sections, "systemd", raw));
+    const users = requireSection(sections, "users", raw)
+        .split("\n")
+        .map((l) => /^(\d+) (.*)$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ pid: Number(m[1]), command: m[2] }));
+    return {
+        file,
+        mountPoint: { kind: mp.kind as FstabEntryObserved["mountPoint"]["kind"], empty: mp.empty !== "0" },
+        mounts: parseFindmnt(requireSection(sections, "mounts", raw)),
+        device: dev.path ? { path: dev.path, majMin: `${parseInt(dev.major, 16)}:${parseInt(dev.minor, 16)}`, zvol: /^\/dev\/zd\d+$/.test(dev.path) } : undefined,
+        systemd: sd.systemd === "1",
+        zfsVolumesTarget: sd.systemd === "1" ? sd.zfsvolumes || "unknown" : undefined,
+        users,
+    };
+}
+
+// ---- analysis shared by plan, outputs and reflect -------------------------------------------------
+
+/** What is mounted at the mount point (the top of a stack), if anything. */
+export function mountAt(observed: FstabEntryObserved, mountPoint: string): MountInfo | undefined {
+    return observed.mounts.filter((m) => m.target === mountPoint).pop();
+}
+
+function isBind(desired: FstabEntryDesired): boolean {
+    return desired.options.includes("bind") || desired.options.includes("rbind");
+}
+
+/** True when what is mounted there is `spec` (compared by device number: names differ, /dev/zd0 vs a link). */
+export function mountIsOurs(desired: FstabEntryDesired, observed: FstabEntryObserved, mount: MountInfo): boolean {
+    const sourceOk = observed.device && !isBind(desired) ? mount.majMin === observed.device.majMin : mount.source === desired.spec || mount.source.endsWith(`[${desired.spec}]`);
+    const typeOk = isBind(desired) || ["auto", "none"].includes(desired.fsType) || mount.fsType === desired.fsType;
+    return sourceOk && typeOk;
+}
+
+function mountedCorrectly(desired: FstabEntryDesired, observed: FstabEntryObserved): boolean {
+    const mount = mountAt(observed, desired.mountPoint);
+    return mount !== undefined && mountIsOurs(desired, observed, mount);
+}
+
+function submounts(observed: FstabEntryObserved, mountPoint: string): string[] {
+    return observed.mounts.filter((m) => m.target.startsWith(mountPoint + "/")).map((m) => m.target);
+}
+
+const describeUsers = (users: FstabEntryObserved["users"]): string => users.map((u) => `${u.command} (pid ${u.pid})`).join(", ");
+
+function parsedFile(desired: FstabEntryDesired, observed: FstabEntryObserved): Fstab {
+    const file = observed.file;
+    if (file.state === "symlink") {
+        throw new RefusedError(`${desired.fstabPath} is a symlink to ${file.target}: replacing it would break the link. Set fstabPath to ${file.target}.`);
+    }
+    if (file.state === "other") {
+        throw new RefusedError(`${desired.fstabPath} exists but is not a regular file: fix fstabPath`);
+    }
+    return file.state === "present" ? parseFstab(file.bytes) : { lines: [] };
+}
+
+function ourEntry(desired: FstabEntryDesired, fstab: Fstab): FoundEntry | undefined {
+    const entries = findEntries(fstab, desired.mountPoint);
+    if (entries.length > 1) {
+        throw new RefusedError(
+            `${desired.fstabPath} has ${entries.length} lines for ${desired.mountPoint}:\n${entries.map((e) => `  line ${e.lineNumber}: ${e.text}`).join("\n")}\n` +
+                `Only the last one takes effect at boot. Remove or comment out all but one of them, then run again.`,
+        );
+    }
+    return entries[0];
+}
+
+// ---- scripts --------------------------------------------------------------------------------------
+
+const sha256 = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
+
+/** Stops unless the file is still exactly what the plan was computed from: a concurrent edit is never lost. */
+function guardUnchanged(f: string, observed: FstabEntryObserved): Shell {
+    const changed = `${f} changed on the host after it was read (someone else edited it): nothing was written; run the update again`;
+    return observed.file.state === "present"
+        ? sh`if [ "$(sha256sum <${f} | cut -d' ' -f1)" != ${observed.file.sha256} ]; then echo ${changed} >&2; exit 75; fi`
+        : sh`if [ -e ${f} ]; then echo ${changed} >&2; exit 75; fi`;
+}
+
+/** Writes the new file next to the old one (same filesystem, so the rename is atomic), same mode and owner. */
+function prepareFile(desired: FstabEntryDesired, observed: FstabEntryObserved, content: Buffer): Shell {
+    const f = desired.fstabPath;
+    const keepMode = observed.file.state === "present" ? sh`chmod --reference=${f} "$pzd_tmp"; chown --reference=${f} "$pzd_tmp"` : sh`chmod 644 "$pzd_tmp"`;
+    return sh`${guardUnchanged(f, observed)}
+pzd_tmp=$(mktemp ${f + ".pzd-XXXXXX"})
+trap 'rm -f "$pzd_tmp"' EXIT
+printf '%s\\n' ${content.toString("base64")} | base64 -d >"$pzd_tmp"
+if [ "$(sha256sum <"$pzd_tmp" | cut -d' ' -f1)" != ${sha256(content)} ]; then echo ${`the new ${f} did not arrive intact: nothing was changed; run the update again`} >&2; exit 74; fi
+${keepMode}
+sync "$pzd_tmp" 2>/dev/null || sync`;
+}
+
+function installFile(desired: FstabEntryDesired, observed: FstabEntryObserved): Shell {
+    const f = desired.fstabPath;
+    const backup = f + BACKUP_SUFFIX;
+    const keepBackup = observed.file.state === "present" ? sh`cp -p ${f} ${backup + ".tmp"} && mv -f ${backup + ".tmp"} ${backup}\n` : sh``;
+    // systemd turns /etc/fstab into mount units; without a reload it keeps using the old lines.
+    const reload = f === DEFAULT_FSTAB ? sh`\nif [ -d /run/systemd/system ]; then systemctl daemon-reload; fi` : sh``;
+    return sh`${guardUnchanged(f, observed)}
+${keepBackup}mv -f "$pzd_tmp" ${f}
+sync ${path.posix.dirname(f)} 2>/dev/null || sync${reload}`;
+}
+
+/** mount(8) with the planned file: its options apply, and a failed mount leaves the old file in place. */
+function mountCommand(desired: FstabEntryDesired, fstabVar: Shell, remount: boolean): Shell {
+    return sh`mount --fstab ${fstabVar} ${remount ? sh`-o remount ` : sh``}-- ${desired.mountPoint}`;
+}
+
+function mountScript(desired: FstabEntryDesired, fstabVar: Shell): Shell {
+    const mp = desired.mountPoint;
+    const guard = desired.allowNonEmptyMountPoint
+        ? sh``
+        : sh`if [ -n "$(find ${mp} -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ]; then echo ${`${mp} is not empty: mounting over it would hide its files; move them away or set allowNonEmptyMountPoint: true`} >&2; exit 73; fi\n`;
+    return sh`mkdir -p -- ${mp}
+${guard}${mountCommand(desired, fstabVar, false)}
+findmnt -M ${mp} >/dev/null || { echo ${`mount reported success but nothing is mounted at ${mp}`} >&2; exit 1; }`;
+}
+
+function unmountScript(mountPoint: string): Shell {
+    return sh`if ! umount -- ${mountPoint} 2>/tmp/.pzd-umount.$$; then
+  cat /tmp/.pzd-umount.$$ >&2; rm -f /tmp/.pzd-umount.$$
+  pzd_users=$(${usersScript(mountPoint)} | tr '\\n' ',')
+  echo ${`cannot unmount ${mountPoint}: it is busy. Processes using it (pid command): `}"$pzd_users"${". Stop them (e.g. systemctl stop docker.socket docker.service) and run again."} >&2
+  exit 1
+fi
+rm -f /tmp/.pzd-umount.$$`;
+}
+
+/** `doing` completes "cannot ...", e.g. "unmount /var/lib/docker". */
+function refuseBusy(desired: FstabEntryDesired, observed: FstabEntryObserved, doing: string): void {
+    const nested = submounts(observed, desired.mountPoint);
+    if (observed.users.length > 0 || nested.length > 0) {
+        const what = [observed.users.length > 0 && `processes use it: ${describeUsers(observed.users)}`, nested.length > 0 && `filesystems are mounted inside it: ${nested.join(", ")}`].filter(Boolean).join("; ");
+        throw new RefusedError(`cannot ${doing}: ${desired.mountPoint} is busy (${what}). Stop them (for Docker: systemctl stop docker.socket docker.service) and run again.`);
+    }
+}
+
+// ---- planners -------------------------------------------------------------------------------------
+
+export function planFstabEntry(desired: FstabEntryDesired, observed: FstabEntryObserved, previous?: FstabEntryDesired): Plan {
+    const fstab = parsedFile(desired, observed);
+    const existing = ourEntry(desired, fstab);
+    const want = wantedFields(desired);
+    const line = formatEntry(want);
+
+    if (observed.systemd && desired.bootSafety && observed.zfsVolumesTarget !== "loaded") {
+        throw new RefusedError(
+            `bootSafety makes the line require ${ZFS_VOLUMES_TARGET}, but this host's systemd does not know that unit (LoadState ${observed.zfsVolumesTarget}): ` +
+                `the mount would never happen at boot. Install zfsutils-linux, or set bootSafety: false for a device that is not a zvol.`,
+        );
+    }
+    if (!desired.bootSafety && observed.device?.zvol && !want.options.includes("nofail")) {
+        throw new RefusedError(
+            `${desired.spec} is a zvol (${observed.device.path}); with bootSafety: false and no nofail, a boot without the pool stops in emergency mode (measured). ` +
+                `Set bootSafety: true, or add nofail and x-systemd.requires=${ZFS_VOLUMES_TARGET} to options.`,
+        );
+    }
+
+    // Ours: carries our marker, or this is an update of a resource we manage.
+    const owned = existing !== undefined && (existing.marked || previous !== undefined);
+    let needWrite = false;
+    if (existing === undefined) {
+        needWrite = true;
+    } else if (sameFields(existing.fields, want)) {
+        needWrite = !existing.marked;
+    } else if (owned) {
+        needWrite = true;
+    } else {
+        throw new RefusedError(
+            `${desired.fstabPath} already has a line for ${desired.mountPoint} that pulumi-zfs-docker did not write (line ${existing.lineNumber}):\n  ${existing.text}\n` +
+                `It differs from the wanted line:\n  ${line}\n` +
+                `To manage it, either make spec, fsType, options, dump and pass match it exactly (it is then adopted as it is), ` +
+                `or remove or comment out that line yourself and run again, or choose another mountPoint.`,
+        );
+    }
+
+    const content = needWrite ? serializeFstab(upsertEntry(fstab, want)) : undefined;
+    const fstabVar = content ? sh`"$pzd_tmp"` : sh`${desired.fstabPath}`;
+    const actions: Action[] = [];
+    const warnings: string[] = [];
+    if (content) {
+        const verb = existing === undefined ? "add" : sameFields(existing.fields, want) ? "adopt (mark as managed)" : "rewrite";
+        actions.push({ description: `prepare ${desired.fstabPath} (${verb} the line for ${desired.mountPoint})`, script: prepareFile(desired, observed, content) });
+    }
+
+    if (desired.mount) {
+        const mounted = mountAt(observed, desired.mountPoint);
+        if (mounted === undefined) {
+            if (observed.mountPoint.kind === "symlink") {
+                throw new RefusedError(`${desired.mountPoint} is a symlink; mount would follow it and the fstab line would not match the mount: set mountPoint to the real path`);
+            }
+            if (observed.mountPoint.kind === "other") {
+                throw new RefusedError(`${desired.mountPoint} exists and is not a directory: move it away or choose another mountPoint`);
+            }
+            if (observed.mountPoint.kind === "dir" && !observed.mountPoint.empty) {
+                if (observed.users.length > 0) {
+                    throw new RefusedError(
+                        `${desired.mountPoint} is not empty and in use by ${describeUsers(observed.users)}: mounting over it would leave them working on hidden files. ` +
+                            `Stop them (for Docker: systemctl stop docker.socket docker.service), move the files away, and run again.`,
+                    );
+                }
+                if (!desired.allowNonEmptyMountPoint) {
+                    throw new RefusedError(
+                        `${desired.mountPoint} is not empty: mounting over it would hide its files (they stay on the disk underneath, unreachable while mounted). ` +
+                            `Move them away (or into the new filesystem), or set allowNonEmptyMountPoint: true to mount over them anyway.`,
+                    );
+                }
+                warnings.push(`mounting over the non-empty ${desired.mountPoint} (allowNonEmptyMountPoint: true): its files are hidden while mounted`);
+            }
+            if (observed.device === undefined && !isBind(desired)) {
+                throw new RefusedError(`${desired.spec} does not name a block device on the host: create the filesystem first (e.g. an Ext4Filesystem), or fix spec`);
+            }
+            actions.push({ description: `mount ${desired.spec} at ${desired.mountPoint}`, script: mountScript(desired, fstabVar) });
+        } else if (!mountIsOurs(desired, observed, mounted)) {
+            if (!owned) {
+                throw new RefusedError(`${mounted.source} (${mounted.fsType}) is already mounted at ${desired.mountPoint}, not ${desired.spec}: unmount it, or choose another mountPoint`);
+            }
+            if (observed.device === undefined && !isBind(desired)) {
+                throw new RefusedError(`${desired.spec} does not name a block device on the host: create the filesystem first (e.g. an Ext4Filesystem), or fix spec`);
+            }
+            refuseBusy(desired, observed, `unmount ${mounted.source} from ${desired.mountPoint} to mount ${desired.spec} there`);
+            actions.push({
+                description: `unmount ${mounted.source} from ${desired.mountPoint} and mount ${desired.spec} there`,
+                script: sh`${unmountScript(desired.mountPoint)}\n${mountScript({ ...desired, allowNonEmptyMountPoint: true }, fstabVar)}`,
+            });
+        } else if (existing !== undefined && needWrite && kernelOptions(existing.fields.options) !== kernelOptions(want.options)) {
+            actions.push({ description: `remount ${desired.mountPoint} with options ${want.options.join(",")}`, script: mountCommand(desired, fstabVar, true) });
+        }
+    }
+
+    if (content) {
+        actions.push({ description: `install the new ${desired.fstabPath} (backup: ${desired.fstabPath}${BACKUP_SUFFIX})`, script: installFile(desired, observed) });
+    }
+    if (actions.length === 0) {
+        return noop(`${desired.fstabPath} already has the line for ${desired.mountPoint}${desired.mount ? ` and ${desired.spec} is mounted there` : ""}`);
+    }
+    return { actions, warnings: warnings.length > 0 ? warnings : undefined };
+}
+
+export function planDeleteFstabEntry(desired: FstabEntryDesired, observed: FstabEntryObserved): Plan {
+    const fstab = observed.file.state === "absent" ? { lines: [] } : parsedFile(desired, observed);
+    const existing = ourEntry(desired, fstab);
+    if (existing !== undefined && !existing.marked && !sameFields(existing.fields, wantedFields(desired))) {
+        throw new RefusedError(
+            `the line for ${desired.mountPoint} in ${desired.fstabPath} was changed by hand and no longer carries the "# managed by pulumi-zfs-docker" comment (line ${existing.lineNumber}):\n  ${existing.text}\n` +
+                `It may not be ours any more, so it is left alone. Remove it yourself and run again, or drop this resource from the stack with \`pulumi state delete\`.`,
+        );
+    }
+    const actions: Action[] = [];
+    const mounted = mountAt(observed, desired.mountPoint);
+    if (mounted !== undefined && mountIsOurs(desired, observed, mounted)) {
+        refuseBusy(desired, observed, `unmount ${desired.mountPoint}`);
+        actions.push({ description: `unmount ${desired.mountPoint}`, script: unmountScript(desired.mountPoint) });
+    }
+    if (existing !== undefined) {
+        const content = serializeFstab(removeEntry(fstab, desired.mountPoint));
+        actions.push({ description: `prepare ${desired.fstabPath} without the line for ${desired.mountPoint}`, script: prepareFile(desired, observed, content) });
+        actions.push({ description: `install the new ${desired.fstabPath} (backup: ${desired.fstabPath}${BACKUP_SUFFIX})`, script: installFile(desired, observed) });
+    }
+    return actions.length === 0 ? noop(`${desired.fstabPath} has no line for ${desired.mountPoint} and nothing of ours is mounted there`) : { actions };
+}
+
+export const fstabEntry: ResourceDefinition<FstabEntryDesired, FstabEntryObserved, FstabEntryOutputs> = {
+    kind: "FstabEntry",
+    schema: fstabEntrySchema as unknown as z.ZodType<FstabEntryDesired, z.ZodTypeDef, unknown>,
+    replaceProperties: ["mountPoint", "fstabPath"],
+    // The old line and mount must go before the new ones: both would claim the same device or directory.
+    deleteBeforeReplace: true,
+    id: (d) => (d.fstabPath === DEFAULT_FSTAB ? d.mountPoint : `${d.fstabPath}:${d.mountPoint}`),
+    async observe(host: Host, desired) {
+        const result = await host.run(observeScript(desired), { step: `read ${desired.fstabPath} and the mount at ${desired.mountPoint}`, mutating: false });
+        return parseObserved(result.stdout);
+    },
+    plan: planFstabEntry,
+    planDelete: planDeleteFstabEntry,
+    outputs(desired, observed) {
+        const entry = observed.file.state === "present" ? findEntries(parseFstab(observed.file.bytes), desired.mountPoint).pop() : undefined;
+        const mount = mountAt(observed, desired.mountPoint);
+        return {
+            line: entry?.text ?? "",
+            mounted: mountedCorrectly(desired, observed),
+            mountedSource: mount?.source ?? "",
+            backupPath: desired.fstabPath + BACKUP_SUFFIX,
+        };
+    },
+    reflect(desired, observed) {
+        if (observed.file.state !== "present") return undefined;
+        const entries = findEntries(parseFstab(observed.file.bytes), desired.mountPoint);
+        const entry = entries.find((e) => e.marked) ?? entries[0];
+        if (entry === undefined) return undefined;
+        const fields = entry.fields;
+        return {
+            ...desired,
+            spec: fields.spec,
+            fsType: fields.fsType,
+            ...optionsAsInputs(fields.options, desired),
+            dump: fields.dump as 0 | 1,
+            pass: fields.pass,
+            // With mount: false we promise nothing about the mount, so its state is no drift.
+            mount: desired.mount ? mountedCorrectly(desired, observed) : false,
+        };
+    },
+};
