@@ -132,7 +132,9 @@ export function makeProviderImplementation<D extends { connection: Connection },
             }
             const before = compare(oldDesired.data);
             const newInputs = stripEngineKeys(news);
-            const parsed = def.schema.safeParse(newInputs);
+            // Unknown values stand in as the old ones for parsing, so schema defaults still apply to the rest.
+            const unknownKeys = Object.keys(newInputs).filter((k) => containsUnknown(newInputs[k]));
+            const parsed = def.schema.safeParse({ ...newInputs, ...Object.fromEntries(unknownKeys.map((k) => [k, (oldDesired.data as Record<string, unknown>)[k]])) });
             const after = parsed.success ? compare(parsed.data) : newInputs;
             const keys = new Set([...Object.keys(before), ...Object.keys(newInputs)]);
             const changed: string[] = [];

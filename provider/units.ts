@@ -22,6 +22,9 @@ export function parseSize(value: string | number): number {
 
 /** 2147483648 → "2G": the shortest exact form, for messages. */
 export function formatSize(bytes: number): string {
+    if (bytes === 0) {
+        return "0";
+    }
     for (const unit of ["P", "T", "G", "M", "K"]) {
         if (bytes % UNITS[unit] === 0) {
             return `${bytes / UNITS[unit]}${unit}`;

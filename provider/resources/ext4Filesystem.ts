@@ -100,11 +100,17 @@ export function parseObserved(raw: string): Ext4Observed {
         .filter(Boolean)
         // findmnt -r escapes spaces as \x20
         .map((l) => l.replace(/\\x([0-9a-f]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))));
+    const signature = parseKeyValues(requireSection(sections, "blkid", raw));
+    const superblock = parseSuperblock(requireSection(sections, "superblock", raw));
+    // Without these the filesystem would look 0 bytes and the plan would resize2fs/tune2fs on no facts.
+    if (signature.TYPE === "ext4" && !(Number(superblock["Block count"]) > 0 && Number(superblock["Block size"]) > 0)) {
+        throw new ParseError("the ext4 superblock (dumpe2fs -h gave no Block count or Block size)", raw);
+    }
     return {
         devicePresent: device.present === "1",
         deviceBytes,
-        signature: parseKeyValues(requireSection(sections, "blkid", raw)),
-        superblock: parseSuperblock(requireSection(sections, "superblock", raw)),
+        signature,
+        superblock,
         mountpoints: mounts,
     };
 }

@@ -93,7 +93,8 @@ export const zfsVolumeSchema = z
     .superRefine((v, ctx) => {
         try {
             const size = parseSize(v.size);
-            const block = v.volblocksize === undefined ? 8192 : parseSize(v.volblocksize);
+            // OpenZFS 2.2 defaults to 16K blocks (2.1: 8K): a multiple of 16K suits both.
+            const block = v.volblocksize === undefined ? 16384 : parseSize(v.volblocksize);
             if (size % block !== 0) {
                 ctx.addIssue({ code: "custom", path: ["size"], message: `size ${v.size} is not a multiple of the volume block size (${formatSize(block)}): round it, e.g. to ${formatSize(Math.ceil(size / block) * block)}` });
             }
@@ -150,10 +151,11 @@ export function parseZfsGet(text: string): Map<string, ZfsProperty> {
     for (const line of text.split("\n")) {
         if (!line.trim()) continue;
         const cols = line.split("\t");
-        if (cols.length !== 3) {
+        if (cols.length < 3) {
             throw new ParseError("zfs get output (expected 3 tab-separated columns)", line);
         }
-        props.set(cols[0], { value: cols[1], source: cols[2] });
+        // A user property's value may itself hold tabs: property is the first column, source the last.
+        props.set(cols[0], { value: cols.slice(1, -1).join("\t"), source: cols[cols.length - 1] });
     }
     return props;
 }
@@ -208,7 +210,9 @@ export function planZfsVolume(desired: ZfsVolumeDesired, observed: ZfsVolumeObse
         };
     }
 
-    const owned = observed.properties.get(OWNER_PROPERTY)?.value === "true";
+    const mark = observed.properties.get(OWNER_PROPERTY);
+    // Only a mark set on this volume counts: one inherited from a parent would adopt a stranger's volume.
+    const owned = mark?.value === "true" && ["local", "received"].includes(mark.source);
     if (!owned && previous === undefined) {
         throw new RefusedError(
             `volume ${desired.name} already exists and was not created by pulumi-zfs-docker: to manage it, adopt it with ` +
@@ -261,7 +265,9 @@ export function planDeleteZfsVolume(desired: ZfsVolumeDesired, observed: ZfsVolu
     }
     // -r removes this volume's own snapshots only; never -R, which would also destroy clones elsewhere.
     const destroy = ["zfs", "destroy", ...(observed.snapshots > 0 ? ["-r"] : []), desired.name];
-    return { actions: [{ description: `destroy ${desired.name}`, script: sh`${destroy} 2>/tmp/.pzd-destroy.$$ || { e=$?; if grep -q 'busy' /tmp/.pzd-destroy.$$; then echo ${`${desired.name} is busy: unmount the filesystem on it (FstabEntry) and stop what uses it, then retry`} >&2; fi; cat /tmp/.pzd-destroy.$$ >&2; rm -f /tmp/.pzd-destroy.$$; exit $e; }; rm -f /tmp/.pzd-destroy.$$` }] };
+    const busy = `${desired.name} is busy: unmount the filesystem on it (FstabEntry) and stop what uses it, then retry`;
+    // zfs's error is kept in a variable: a fixed name under /tmp could be a symlink planted for root to follow.
+    return { actions: [{ description: `destroy ${desired.name}`, script: sh`err=$(${destroy} 2>&1 >/dev/null) || { e=$?; case "$err" in *busy*) echo ${busy} >&2;; esac; printf '%s\n' "$err" >&2; exit $e; }` }] };
 }
 
 function effectiveProperties(desired: ZfsVolumeDesired, observed: ZfsVolumeObserved): Record<string, string> {

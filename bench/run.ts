@@ -1,0 +1,64 @@
+/**
+ * `npm run bench`: what one resource operation costs against a real test host — SSH connections,
+ * round trips, writes and wall time — and the provider process's memory. Prints a table.
+ * Under emulation a round trip is ~1 s, so round trips, not seconds, are the figure to watch.
+ */
+import { makeProviderImplementation } from "../provider/adapter";
+import { connectionSchema } from "../provider/connection";
+import { hostFor } from "../provider/host/pool";
+import { ext4Filesystem } from "../provider/resources/ext4Filesystem";
+import { zfsVolume } from "../provider/resources/zfsVolume";
+import { ensurePool, sharedHosts, uniqueName, mochaHooks } from "../test/hosts/fleet";
+
+interface Row {
+    operation: string;
+    connections: number;
+    roundTrips: number;
+    writes: number;
+    ms: number;
+}
+
+async function main(): Promise<void> {
+    const [host] = await sharedHosts(1);
+    await ensurePool(host);
+    const stats = hostFor(connectionSchema.parse(host.connection)).stats;
+    const rows: Row[] = [];
+    const measure = async (operation: string, work: () => Promise<unknown>) => {
+        const before = { ...stats };
+        const started = Date.now();
+        await work();
+        rows.push({ operation, connections: stats.connections - before.connections, roundTrips: stats.roundTrips - before.roundTrips, writes: stats.writes - before.writes, ms: Date.now() - started });
+    };
+    const volumes = makeProviderImplementation(zfsVolume);
+    const filesystems = makeProviderImplementation(ext4Filesystem);
+    const name = `tank/${uniqueName("bench")}`;
+    const vol = { connection: host.connection, name, size: "1G" };
+    let volOut: Record<string, unknown> = {};
+    let fsOut: Record<string, unknown> = {};
+    await measure("ZfsVolume create (first contact: dial)", async () => (volOut = (await volumes.create(vol)).outs));
+    await measure("ZfsVolume converge, nothing to do", () => volumes.update!(name, volOut, vol));
+    await measure("ZfsVolume grow 1G -> 2G", async () => (volOut = (await volumes.update!(name, volOut, { ...vol, size: "2G" })).outs!));
+    await measure("ZfsVolume read (refresh)", () => volumes.read!(name, volOut));
+    const fs = { connection: host.connection, device: `/dev/zvol/${name}`, wipeOnDelete: true };
+    await measure("Ext4Filesystem create (mkfs)", async () => (fsOut = (await filesystems.create(fs)).outs));
+    await measure("Ext4Filesystem converge, nothing to do", () => filesystems.update!(fs.device, fsOut, fs));
+    await measure("Ext4Filesystem delete (wipe)", () => filesystems.delete!(fs.device, fsOut));
+    await measure("ZfsVolume delete", () => volumes.delete!(name, volOut));
+
+    const width = Math.max(...rows.map((r) => r.operation.length));
+    console.log(`\n${"operation".padEnd(width)} | conns | round trips | writes | wall ms`);
+    console.log(`${"-".repeat(width)}-|-------|-------------|--------|--------`);
+    for (const r of rows) {
+        console.log(`${r.operation.padEnd(width)} | ${String(r.connections).padStart(5)} | ${String(r.roundTrips).padStart(11)} | ${String(r.writes).padStart(6)} | ${String(r.ms).padStart(7)}`);
+    }
+    console.log(`\nprovider process RSS: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB; guest accel: ${host.accel}`);
+    await mochaHooks.afterAll.call({ timeout: () => undefined } as never);
+}
+
+main().then(
+    () => process.exit(0),
+    (error) => {
+        console.error(error);
+        process.exit(1);
+    },
+);
