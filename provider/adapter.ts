@@ -10,6 +10,7 @@ import type { Host } from "./host/host";
 import { hostFor, withHostLock } from "./host/pool";
 import type { Plan } from "./plan";
 import { planScript } from "./plan";
+import { engineLog } from "./engineLog";
 import { containsUnknown, pathIsUnknown } from "./unknown";
 
 export interface Failure {
@@ -32,6 +33,8 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
      * leaving them unset is never a change, whatever the host chose.
      */
     computedWhenUnset?: ReadonlyArray<keyof Desired & string>;
+    /** What a preview must say about this change (restarts, data left behind); pure, no host. */
+    diffWarnings?(olds: Desired, news: Desired): string[];
     /** Rules about going from the old inputs to the new ones (e.g. shrinking is refused). */
     checkTransition?(olds: Desired, news: Desired): Failure[];
     /** The resource's ID on its host. */
@@ -89,7 +92,7 @@ async function converge<D extends { connection: Connection }, O, Out extends obj
             return { ...desired, ...def.outputs(desired, observed) };
         }
         for (const warning of plan.warnings ?? []) {
-            process.stderr.write(`warning: ${def.kind} ${def.id(desired)} on ${describeConnection(desired.connection)}: ${warning}\n`);
+            await engineLog("warning", `${def.kind} ${def.id(desired)} on ${describeConnection(desired.connection)}: ${warning}`);
         }
         try {
             await host.run(planScript(plan), { step: `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`, mutating: true });
@@ -150,6 +153,11 @@ export function makeProviderImplementation<D extends { connection: Connection },
             const replaces = changed.filter((k) => (def.replaceProperties as readonly string[]).includes(k));
             if (connectionChange === "machine") {
                 replaces.push("connection");
+            }
+            if (parsed.success && def.diffWarnings) {
+                for (const warning of def.diffWarnings(oldDesired.data, parsed.data)) {
+                    await engineLog("warning", `${def.kind} ${def.id(parsed.data)}: ${warning}`);
+                }
             }
             return {
                 changes: changed.length > 0 || connectionChange !== "none",

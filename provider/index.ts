@@ -1,3 +1,5 @@
-export { ZfsVolume, Ext4Filesystem } from "./resources";
-export type { ZfsVolumeArgs, Ext4FilesystemArgs, ConnectionArgs } from "./resources";
+export { ZfsVolume, Ext4Filesystem, FstabEntry, DockerStorageConfig } from "./resources";
+export type { ZfsVolumeArgs, Ext4FilesystemArgs, FstabEntryArgs, DockerStorageConfigArgs, ConnectionArgs } from "./resources";
+export { DockerHostStorage } from "./components/dockerHostStorage";
+export type { DockerHostStorageArgs } from "./components/dockerHostStorage";
 export type { ConnectionInput } from "./connection";

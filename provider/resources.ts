@@ -93,3 +93,88 @@ export class Ext4Filesystem extends ZfsDockerResource {
         super("Ext4Filesystem", name, args, ["uuid", "label", "sizeBytes", "blockSize", "deviceBytes"], opts);
     }
 }
+
+export interface FstabEntryArgs {
+    connection: ConnectionArgs;
+    /** What to mount: "UUID=…", "LABEL=…", "PARTUUID=…" or a device path. */
+    spec: pulumi.Input<string>;
+    /** Absolute; spaces are written as \040. Changing it replaces the entry. */
+    mountPoint: pulumi.Input<string>;
+    fsType: pulumi.Input<string>;
+    /** Default ["defaults"]. With bootSafety, nofail and the systemd options a zvol needs are added. */
+    options?: pulumi.Input<pulumi.Input<string>[]>;
+    dump?: pulumi.Input<0 | 1>;
+    pass?: pulumi.Input<number>;
+    /** Mount it now as well (default true). */
+    mount?: pulumi.Input<boolean>;
+    fstabPath?: pulumi.Input<string>;
+    /** Add nofail, x-systemd.requires=zfs-volumes.target and a device timeout (default true). */
+    bootSafety?: pulumi.Input<boolean>;
+    /** How long boot waits for the device (default 300). */
+    deviceTimeoutSeconds?: pulumi.Input<number>;
+    /** Mount over a non-empty directory, hiding its files (default false). */
+    allowNonEmptyMountPoint?: pulumi.Input<boolean>;
+    /** Move a non-empty mount point (or a ZFS dataset mounted there) aside before mounting; nothing is deleted. */
+    moveAsideExisting?: pulumi.Input<boolean>;
+    /** systemd units stopped while the mount changes (e.g. docker.socket, docker.service). */
+    stopUnits?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export class FstabEntry extends ZfsDockerResource {
+    declare readonly spec: pulumi.Output<string>;
+    declare readonly mountPoint: pulumi.Output<string>;
+    /** The line as it is in the file. */
+    declare readonly line: pulumi.Output<string>;
+    declare readonly mounted: pulumi.Output<boolean>;
+    declare readonly mountedSource: pulumi.Output<string>;
+    declare readonly backupPath: pulumi.Output<string>;
+
+    constructor(name: string, args: FstabEntryArgs, opts?: pulumi.CustomResourceOptions) {
+        super("FstabEntry", name, args, ["line", "mounted", "mountedSource", "backupPath"], opts);
+    }
+}
+
+export interface DockerStorageConfigArgs {
+    connection: ConnectionArgs;
+    /** Default overlay2; also zfs, btrfs, vfs, fuse-overlayfs. */
+    storageDriver?: pulumi.Input<string>;
+    /** daemon.json "data-root"; Docker's default (/var/lib/docker) when unset. */
+    dataRoot?: pulumi.Input<string>;
+    /** Validated per driver, e.g. overlay2.size needs xfs with pquota. */
+    storageOpts?: pulumi.Input<pulumi.Input<string>[]>;
+    daemonJsonPath?: pulumi.Input<string>;
+    /** Restart Docker to apply (default true). A restart stops running containers. */
+    restart?: pulumi.Input<boolean>;
+    /** Mount points Docker must wait for at boot (systemd RequiresMountsFor=). Default: the data root. */
+    requiresMountsFor?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export class DockerStorageConfig extends ZfsDockerResource {
+    /** The driver `docker info` reports. */
+    declare readonly activeDriver: pulumi.Output<string>;
+    declare readonly dockerRootDir: pulumi.Output<string>;
+    /** Docker's name for the filesystem under its layers ("extfs", "xfs"). */
+    declare readonly backingFilesystem: pulumi.Output<string>;
+    declare readonly dockerRunning: pulumi.Output<boolean>;
+    declare readonly dockerVersion: pulumi.Output<string>;
+    /** What delete restores in daemon.json. */
+    declare readonly previousValues: pulumi.Output<Record<string, unknown>>;
+    declare readonly previousFileExisted: pulumi.Output<boolean>;
+    declare readonly backupPath: pulumi.Output<string>;
+    declare readonly dropInPath: pulumi.Output<string>;
+
+    constructor(name: string, args: DockerStorageConfigArgs, opts?: pulumi.CustomResourceOptions) {
+        super("DockerStorageConfig", name, args, ["activeDriver", "dockerRootDir", "backingFilesystem", "dockerRunning", "dockerVersion", "previousValues", "previousFileExisted", "backupPath", "dropInPath"], opts);
+    }
+}
+
+/** Output names and types per resource, for schema.json. */
+export const outputDescriptions: Record<string, Record<string, { type: string }>> = {
+    ZfsVolume: { devicePath: { type: "string" }, sizeBytes: { type: "number" }, guid: { type: "string" }, volblocksizeBytes: { type: "number" }, effectiveProperties: { type: "object" } },
+    Ext4Filesystem: { uuid: { type: "string" }, label: { type: "string" }, sizeBytes: { type: "number" }, blockSize: { type: "number" }, deviceBytes: { type: "number" } },
+    FstabEntry: { line: { type: "string" }, mounted: { type: "boolean" }, mountedSource: { type: "string" }, backupPath: { type: "string" } },
+    DockerStorageConfig: {
+        activeDriver: { type: "string" }, dockerRootDir: { type: "string" }, backingFilesystem: { type: "string" }, dockerRunning: { type: "boolean" },
+        dockerVersion: { type: "string" }, previousValues: { type: "object" }, previousFileExisted: { type: "boolean" }, backupPath: { type: "string" }, dropInPath: { type: "string" },
+    },
+};

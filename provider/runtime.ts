@@ -6,13 +6,17 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ResourceDefinition } from "./adapter";
 import { makeProviderImplementation } from "./adapter";
+import { dockerStorageConfig } from "./resources/dockerStorageConfig";
 import { ext4Filesystem } from "./resources/ext4Filesystem";
+import { fstabEntry } from "./resources/fstabEntry";
 import { zfsVolume } from "./resources/zfsVolume";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const definitions: Record<string, ResourceDefinition<any, any, any>> = {
+export const definitions: Record<string, ResourceDefinition<any, any, any>> = {
     [zfsVolume.kind]: zfsVolume,
     [ext4Filesystem.kind]: ext4Filesystem,
+    [fstabEntry.kind]: fstabEntry,
+    [dockerStorageConfig.kind]: dockerStorageConfig,
 };
 
 const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
@@ -28,8 +32,4 @@ export function providerFor(kind: string): pulumi.dynamic.ResourceProvider {
         providers.set(kind, provider);
     }
     return provider;
-}
-
-export function registerDefinition(definition: ResourceDefinition<any, any, any>): void {
-    definitions[definition.kind] = definition;
 }

@@ -1,0 +1,143 @@
+/**
+ * The whole recipe under the real Pulumi CLI on two real hosts at once: DockerHostStorage converges
+ * both, survives a reboot, is idempotent, reports and repairs drift, and destroys back to the start.
+ * Then a host already running Docker on the zfs driver is moved to overlay2 without losing its data.
+ */
+import { strict as assert } from "assert";
+import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
+import type { TestHost } from "../hosts/harness";
+import { header, PulumiProject } from "./pulumi";
+
+const program = `${header}
+const cfg = new pulumi.Config();
+const hosts = cfg.requireObject<{ host: string; port: number; hostKey: string }[]>("hosts");
+const privateKey = cfg.requireSecret("privateKey");
+export const storage = hosts.map((h, i) => {
+    const s = new zd.DockerHostStorage("host" + i, {
+        connection: { host: h.host, port: h.port, hostKey: h.hostKey, privateKey },
+        pool: "tank", volumeName: cfg.require("volumeName"), size: "2G",
+        forceDestroy: cfg.getBoolean("forceDestroy") ?? false,
+    });
+    return { device: s.devicePath, uuid: s.uuid, mountPoint: s.mountPoint, driver: s.storageDriver, backing: s.backingFilesystem };
+});
+`;
+
+async function dockerStorage(host: TestHost): Promise<string> {
+    return (await host.exec(`docker info --format '{{.Driver}} {{range .DriverStatus}}{{if eq (index . 0) "Backing Filesystem"}}{{index . 1}}{{end}}{{end}} {{.DockerRootDir}}'`)).stdout.trim();
+}
+
+function hostsConfig(hosts: TestHost[]): string {
+    return JSON.stringify(hosts.map((h) => ({ host: h.host, port: h.port, hostKey: h.hostKey })));
+}
+
+describe("DockerHostStorage on two hosts under the real Pulumi CLI", function () {
+    let hosts: TestHost[];
+    let project: PulumiProject;
+    const volumeName = uniqueName("docker");
+    const original: string[] = [];
+
+    before(async () => {
+        hosts = await sharedHosts(2);
+        await Promise.all(hosts.map((h) => ensurePool(h)));
+        for (const h of hosts) {
+            // Some configuration of the user's own that must survive: an fstab comment and a daemon.json key.
+            await h.exec(`grep -q 'user comment' /etc/fstab || printf '# user comment\\n' >> /etc/fstab; mkdir -p /etc/docker; [ -f /etc/docker/daemon.json ] || printf '{\\n  "log-level": "warn"\\n}\\n' > /etc/docker/daemon.json`);
+            original.push((await h.exec("sha256sum /etc/fstab /etc/docker/daemon.json")).stdout);
+        }
+        project = new PulumiProject("docker-host-storage", program);
+        await project.init({ volumeName }, { privateKey: hosts[0].privateKey });
+        await project.run(["config", "set", "hosts", hostsConfig(hosts)]);
+    });
+    after(() => project?.cleanup());
+
+    it("converges both hosts in one up: overlay2 on extfs at /var/lib/docker", async () => {
+        const up = await project.up();
+        assert.match(up.stdout, /11 created/); // stack + 2 × (component + 4 resources)
+        for (const h of hosts) {
+            assert.equal(await dockerStorage(h), "overlay2 extfs /var/lib/docker");
+            assert.match((await h.exec("findmnt -n -o SOURCE,FSTYPE /var/lib/docker")).stdout, new RegExp(`/dev/zd\\d+ +ext4|tank/${volumeName}`));
+            const line = (await h.exec("grep ' /var/lib/docker ' /etc/fstab")).stdout.trim();
+            assert.match(line, /^UUID=[0-9a-f-]{36} \/var\/lib\/docker ext4 \S*nofail\S*x-systemd\.requires=zfs-volumes\.target\S*x-systemd\.device-timeout=300s 0 2$/);
+            assert.match((await h.exec("cat /etc/fstab")).stdout, /# user comment/);
+            assert.equal(JSON.parse((await h.exec("cat /etc/docker/daemon.json")).stdout)["log-level"], "warn");
+        }
+        const outputs = (await project.outputs()).storage as Array<Record<string, string>>;
+        assert.deepEqual(outputs.map((o) => [o.driver, o.backing, o.mountPoint]), [["overlay2", "extfs", "/var/lib/docker"], ["overlay2", "extfs", "/var/lib/docker"]]);
+        console.log(`      up of 2 hosts: ${up.seconds}s`);
+    });
+
+    it("comes back mounted with overlay2 after a reboot", async () => {
+        await hosts[1].reboot();
+        assert.equal((await hosts[1].exec("findmnt -n -o FSTYPE /var/lib/docker")).stdout.trim(), "ext4");
+        assert.equal(await dockerStorage(hosts[1]), "overlay2 extfs /var/lib/docker");
+    });
+
+    it("changes nothing on a second up", async () => {
+        const again = await project.up();
+        assert.match(again.stdout, /11 unchanged/);
+        assert.doesNotMatch(again.stdout, /updated|created|replaced|deleted/);
+    });
+
+    it("shows hand-made drift on refresh and repairs it on up", async () => {
+        await hosts[0].exec("sed -i 's/x-systemd.device-timeout=300s/x-systemd.device-timeout=5s/' /etc/fstab");
+        await hosts[1].exec(`python3 -c 1 2>/dev/null; sed -i 's/"overlay2"/"vfs"/' /etc/docker/daemon.json`);
+        const preview = await project.run(["refresh", "--preview-only", "--diff"]);
+        assert.match(preview.stdout, /FstabEntry/);
+        assert.match(preview.stdout, /DockerStorageConfig/);
+        await project.refresh();
+        const repair = await project.up();
+        assert.match(repair.stdout, /2 updated/);
+        assert.match((await hosts[0].exec("grep ' /var/lib/docker ' /etc/fstab")).stdout, /device-timeout=300s/);
+        assert.equal(JSON.parse((await hosts[1].exec("cat /etc/docker/daemon.json")).stdout)["storage-driver"], "overlay2");
+        assert.equal(await dockerStorage(hosts[1]), "overlay2 extfs /var/lib/docker");
+    });
+
+    it("destroys the volume only with forceDestroy, and puts the hosts back as they were", async () => {
+        const refused = await project.run(["destroy", "--yes", "--skip-preview", "--non-interactive"], { allowFail: true });
+        assert.notEqual(refused.exitCode, 0);
+        assert.match(refused.stdout + refused.stderr, /refusing to destroy tank\/.*forceDestroy/);
+        for (const h of hosts) {
+            assert.equal((await h.exec(`zfs list -H -o name tank/${volumeName}`)).stdout.trim(), `tank/${volumeName}`, "the volume with Docker's data is kept");
+        }
+        await project.run(["config", "set", "forceDestroy", "true"]);
+        await project.up();
+        await project.destroy();
+        for (const [i, h] of hosts.entries()) {
+            assert.equal((await h.exec(`zfs list -H tank/${volumeName}`, { allowFail: true })).exitCode, 1);
+            assert.equal((await h.exec("sha256sum /etc/fstab /etc/docker/daemon.json")).stdout, original[i], "fstab and daemon.json are byte for byte as before");
+            assert.equal((await h.exec("findmnt -n /var/lib/docker", { allowFail: true })).exitCode, 1, "nothing is mounted there any more");
+        }
+    });
+});
+
+describe("a host already running Docker on the zfs driver", function () {
+    it("moves to overlay2 on a zvol in one up, and the old data stays on the pool", async () => {
+        const [, host] = await sharedHosts(2);
+        await ensurePool(host);
+        const old = `tank/${uniqueName("zfsdriver")}`;
+        // The layout the zfs driver needs: /var/lib/docker on a ZFS dataset, one image in it.
+        await host.exec(`systemctl stop docker.socket docker.service
+            rm -rf /var/lib/docker && zfs create -o mountpoint=/var/lib/docker ${old}
+            printf '{"storage-driver": "zfs"}\\n' > /etc/docker/daemon.json
+            systemctl start docker
+            mkdir -p /tmp/rootfs/bin && cp /bin/busybox /tmp/rootfs/bin/ && tar -C /tmp/rootfs -c . | docker import - oldimage:local >/dev/null`);
+        assert.match(await dockerStorage(host), /^zfs /);
+        const layers = Number((await host.exec(`zfs list -H -r -o name ${old} | wc -l`)).stdout.trim());
+        assert.ok(layers >= 2, "the zfs driver made a dataset for the image layer");
+
+        const project = new PulumiProject("zfs-driver-migration", program);
+        try {
+            await project.init({ volumeName: uniqueName("docker") }, { privateKey: host.privateKey });
+            await project.run(["config", "set", "hosts", hostsConfig([host])]);
+            await project.up();
+            assert.equal(await dockerStorage(host), "overlay2 extfs /var/lib/docker");
+            assert.match((await host.exec(`zfs get -H -o value mountpoint ${old}`)).stdout.trim(), /^\/var\/lib\/docker\.pre-pulumi-zfs-docker/);
+            assert.equal(Number((await host.exec(`zfs list -H -r -o name ${old} | wc -l`)).stdout.trim()), layers, "every dataset of the old data root is still on the pool");
+            await project.run(["config", "set", "forceDestroy", "true"]);
+            await project.up();
+            await project.destroy();
+        } finally {
+            project.cleanup();
+        }
+    });
+});
