@@ -309,8 +309,9 @@ class QemuHost implements TestHost {
             "-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${this.port}-:22`,
             "-device", "virtio-net-pci,netdev=n0",
             "-device", "virtio-rng-pci",
+            // No floppy, CD-ROM, VGA or default NIC: less for the guest to probe under emulation.
+            "-nodefaults",
             "-display", "none",
-            "-monitor", "none",
             // append=on keeps the console of earlier boots, which is what a failed reboot test needs.
             "-chardev", `file,id=console,path=${this.consoleLog()},append=on`,
             "-serial", "chardev:console",
@@ -368,7 +369,8 @@ class QemuHost implements TestHost {
 
     /** One multiplexed connection: an SSH round trip costs ~1.5 s under emulation. */
     private async ensureMaster(user: string): Promise<void> {
-        if (this.masterUp && user === this.user) {
+        // ControlPersist ends an idle master; its socket goes with it.
+        if (this.masterUp && user === this.user && fs.existsSync(this.file(`cm-${user}`))) {
             return;
         }
         const check = await execa("ssh", [...this.sshArgs(user), "-O", "check", this.host], { reject: false, stdio: "ignore" });
