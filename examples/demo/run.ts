@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: boots a local test VM (OpenZFS, Docker on the zfs-less default), then runs the demo
+ * `npm run demo`: boots a local test VM (OpenZFS, docker.io freshly installed), then runs the demo
  * stack against it with a local file backend: `pulumi up`, a second `pulumi up` that changes nothing,
  * and `docker info` from the VM. `--keep` leaves the VM and the stack for you to explore.
  */
