@@ -165,6 +165,19 @@ export function upsertEntry(fstab: Fstab, fields: FstabFields): Fstab {
     return { lines };
 }
 
+/** The file with our marker put above the existing line for `mountPoint`, the line itself untouched (adoption). */
+export function markEntry(fstab: Fstab, mountPoint: string): Fstab {
+    const existing = findEntries(fstab, mountPoint);
+    if (existing.length !== 1) {
+        throw new Error(`fstab has ${existing.length} lines for ${mountPoint}; expected exactly one to mark`);
+    }
+    if (existing[0].marked) return fstab;
+    const lines = fstab.lines.slice();
+    const at = existing[0].index;
+    lines.splice(at, 0, newLine(markerFor(mountPoint), lines[at].text.endsWith("\r") || (lines[at].eol === "" && usesCrlf(fstab))));
+    return { lines };
+}
+
 /** The file without the line for `mountPoint` and without our marker above it. */
 export function removeEntry(fstab: Fstab, mountPoint: string): Fstab {
     const existing = findEntries(fstab, mountPoint);

@@ -19,13 +19,16 @@ import type { Action, Plan } from "../plan";
 import { noop } from "../plan";
 import { parseKeyValues, requireSection, section, splitSections } from "../sections";
 import type { FoundEntry, Fstab, FstabFields } from "./fstab";
-import { findEntries, formatEntry, parseFstab, removeEntry, serializeFstab, upsertEntry } from "./fstab";
+import { findEntries, formatEntry, markEntry, parseFstab, removeEntry, serializeFstab, upsertEntry } from "./fstab";
 
 export const DEFAULT_FSTAB = "/etc/fstab";
 export const BACKUP_SUFFIX = ".pulumi-zfs-docker.bak";
 export const ZFS_VOLUMES_TARGET = "zfs-volumes.target";
+export const MOVED_SUFFIX = ".pre-pulumi-zfs-docker-";
 const REQUIRES_OPTION = `x-systemd.requires=${ZFS_VOLUMES_TARGET}`;
 const TIMEOUT_PREFIX = "x-systemd.device-timeout=";
+
+const UNIT_NAME = /^[A-Za-z0-9:_.@\\-]+\.(service|socket|mount|automount|target|timer|path|scope|slice|swap)$/;
 
 const absolutePath = (what: string, example: string) =>
     z.string().superRefine((p, ctx) => {
@@ -81,6 +84,19 @@ export const fstabEntrySchema = z
         deviceTimeoutSeconds: z.number().int().min(1).max(86400).default(300),
         /** Mount over a directory that has files in it (they are hidden, not lost, while mounted). */
         allowNonEmptyMountPoint: z.boolean().default(false),
+        /**
+         * Before mounting over a non-empty directory, rename it to `<mountPoint>.pre-pulumi-zfs-docker-<time>`
+         * and create an empty one with the same mode and owner; a ZFS dataset mounted there (Docker's zfs
+         * driver) gets `mountpoint=<mountPoint>.pre-pulumi-zfs-docker-<time>.zfs`. Nothing is deleted or hidden.
+         */
+        moveAsideExisting: z.boolean().default(false),
+        /**
+         * systemd units that use the mount point (e.g. docker.socket, docker.service): stopped while it is
+         * mounted or unmounted, then started again if they were running.
+         */
+        stopUnits: z
+            .array(z.string().regex(UNIT_NAME, "each stopUnits entry is a full systemd unit name such as docker.service or docker.socket"))
+            .default([]),
     })
     .superRefine((v, ctx) => {
         const timeout = v.options.find((o) => o.startsWith(TIMEOUT_PREFIX));
@@ -115,8 +131,8 @@ export interface FstabEntryObserved {
     systemd: boolean;
     /** systemctl's LoadState of zfs-volumes.target ("loaded", "not-found"), when systemd runs. */
     zfsVolumesTarget?: string;
-    /** Processes with a file, directory or mapping under the mount point. */
-    users: { pid: number; command: string }[];
+    /** Processes with a file, directory or mapping under the mount point, with their systemd unit ("-" if none). */
+    users: { pid: number; unit: string; command: string }[];
 }
 
 export interface FstabEntryOutputs {
@@ -178,7 +194,7 @@ export function globEscape(p: string): string {
 }
 
 /**
- * Prints "pid command" for each process that has its cwd, root, an open file or a mapped file at or
+ * Prints "pid unit command" for each process that has its cwd, root, an open file or a mapped file at or
  * under `mountPoint`. Reads /proc directly: fuser and lsof are not always installed, and `fuser -m`
  * on a directory that is not mounted would name every user of the root filesystem.
  */
@@ -189,7 +205,8 @@ export function usersScript(mountPoint: string): Shell {
 } | sed -n 's#^/proc/\\([0-9][0-9]*\\)/.*#\\1#p' | sort -un | while read -r pid; do
   [ "$pid" = "$$" ] && continue
   c=$(cat /proc/"$pid"/comm 2>/dev/null) || continue
-  echo "$pid $c"
+  u=$(awk -F: '$2 == "" || $2 == "name=systemd" { n = split($3, p, "/"); print p[n]; exit }' /proc/"$pid"/cgroup 2>/dev/null || true)
+  printf '%s %s %s\\n' "$pid" "\${u:--}" "$c"
 done`;
 }
 
@@ -199,7 +216,7 @@ export function observeScript(desired: FstabEntryDesired): Shell {
 mp=${mp}
 spec=${desired.spec}
 ${new Shell(section("file"))}
-if [ -L "$f" ]; then echo state=symlink; echo "target=$(readlink -f "$f" || true)"
+if [ -L "$f" ]; then echo state=symlink; printf 'target=%s\\n' "$(readlink -f "$f" || true)"
 elif [ -f "$f" ]; then echo state=present; stat -c 'mode=%a
 uid=%u
 gid=%g' "$f"; echo "sha256=$(sha256sum <"$f" | cut -d' ' -f1)"
@@ -219,7 +236,7 @@ case "$spec" in
   UUID=*|LABEL=*|PARTUUID=*) d=$(findfs "$spec" 2>/dev/null || blkid -l -o device -t "$spec" 2>/dev/null || true) ;;
   *) d=$spec ;;
 esac
-if [ -n "$d" ] && [ -b "$d" ]; then r=$(readlink -f "$d"); echo "path=$r"; stat -L -c 'major=%t
+if [ -n "$d" ] && [ -b "$d" ]; then r=$(readlink -f "$d"); printf 'path=%s\\n' "$r"; stat -L -c 'major=%t
 minor=%T' "$r"; fi
 ${new Shell(section("systemd"))}
 if [ -d /run/systemd/system ]; then echo systemd=1; echo "zfsvolumes=$(systemctl show -p LoadState --value ${ZFS_VOLUMES_TARGET} 2>/dev/null || true)"; else echo systemd=0; fi
@@ -284,9 +301,9 @@ export function parseObserved(raw: string): FstabEntryObserved {
     const sd = parseKeyValues(requireSection(sections, "systemd", raw));
     const users = requireSection(sections, "users", raw)
         .split("\n")
-        .map((l) => /^(\d+) (.*)$/.exec(l))
+        .map((l) => /^(\d+) (\S+) (.*)$/.exec(l))
         .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => ({ pid: Number(m[1]), command: m[2] }));
+        .map((m) => ({ pid: Number(m[1]), unit: m[2], command: m[3] }));
     return {
         file,
         mountPoint: { kind: mp.kind as FstabEntryObserved["mountPoint"]["kind"], empty: mp.empty !== "0" },
@@ -325,7 +342,12 @@ function submounts(observed: FstabEntryObserved, mountPoint: string): string[] {
     return observed.mounts.filter((m) => m.target.startsWith(mountPoint + "/")).map((m) => m.target);
 }
 
-const describeUsers = (users: FstabEntryObserved["users"]): string => users.map((u) => `${u.command} (pid ${u.pid})`).join(", ");
+const describeUsers = (users: FstabEntryObserved["users"]): string => users.map((u) => `${u.command} (pid ${u.pid}${u.unit === "-" ? "" : `, ${u.unit}`})`).join(", ");
+
+/** Users that stopping `stopUnits` would not stop. */
+function blockingUsers(desired: FstabEntryDesired, observed: FstabEntryObserved): FstabEntryObserved["users"] {
+    return observed.users.filter((u) => !desired.stopUnits.includes(u.unit));
+}
 
 function parsedFile(desired: FstabEntryDesired, observed: FstabEntryObserved): Fstab {
     const file = observed.file;
@@ -353,12 +375,15 @@ function ourEntry(desired: FstabEntryDesired, fstab: Fstab): FoundEntry | undefi
 
 const sha256 = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
 
+/** On any exit: no temporary file is left, and units we stopped run again (also when a step failed). */
+const CLEANUP = sh`trap 'rm -f "\${pzd_tmp:-}"; if [ -n "\${pzd_restart:-}" ]; then systemctl start $pzd_restart || echo "could not start again:$pzd_restart" >&2; fi' EXIT`;
+
 /** Stops unless the file is still exactly what the plan was computed from: a concurrent edit is never lost. */
 function guardUnchanged(f: string, observed: FstabEntryObserved): Shell {
     const changed = `${f} changed on the host after it was read (someone else edited it): nothing was written; run the update again`;
     return observed.file.state === "present"
-        ? sh`if [ "$(sha256sum <${f} | cut -d' ' -f1)" != ${observed.file.sha256} ]; then echo ${changed} >&2; exit 75; fi`
-        : sh`if [ -e ${f} ]; then echo ${changed} >&2; exit 75; fi`;
+        ? sh`if [ "$(sha256sum <${f} | cut -d' ' -f1)" != ${observed.file.sha256} ]; then printf '%s\\n' ${changed} >&2; exit 75; fi`
+        : sh`if [ -e ${f} ]; then printf '%s\\n' ${changed} >&2; exit 75; fi`;
 }
 
 /** Writes the new file next to the old one (same filesystem, so the rename is atomic), same mode and owner. */
@@ -367,9 +392,9 @@ function prepareFile(desired: FstabEntryDesired, observed: FstabEntryObserved, c
     const keepMode = observed.file.state === "present" ? sh`chmod --reference=${f} "$pzd_tmp"; chown --reference=${f} "$pzd_tmp"` : sh`chmod 644 "$pzd_tmp"`;
     return sh`${guardUnchanged(f, observed)}
 pzd_tmp=$(mktemp ${f + ".pzd-XXXXXX"})
-trap 'rm -f "$pzd_tmp"' EXIT
+${CLEANUP}
 printf '%s\\n' ${content.toString("base64")} | base64 -d >"$pzd_tmp"
-if [ "$(sha256sum <"$pzd_tmp" | cut -d' ' -f1)" != ${sha256(content)} ]; then echo ${`the new ${f} did not arrive intact: nothing was changed; run the update again`} >&2; exit 74; fi
+if [ "$(sha256sum <"$pzd_tmp" | cut -d' ' -f1)" != ${sha256(content)} ]; then printf '%s\\n' ${`the new ${f} did not arrive intact: nothing was changed; run the update again`} >&2; exit 74; fi
 ${keepMode}
 sync "$pzd_tmp" 2>/dev/null || sync`;
 }
@@ -394,17 +419,51 @@ function mountScript(desired: FstabEntryDesired, fstabVar: Shell): Shell {
     const mp = desired.mountPoint;
     const guard = desired.allowNonEmptyMountPoint
         ? sh``
-        : sh`if [ -n "$(find ${mp} -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ]; then echo ${`${mp} is not empty: mounting over it would hide its files; move them away or set allowNonEmptyMountPoint: true`} >&2; exit 73; fi\n`;
+        : sh`if [ -n "$(find ${mp} -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ]; then printf '%s\\n' ${`${mp} is not empty: mounting over it would hide its files; move them away or set allowNonEmptyMountPoint: true`} >&2; exit 73; fi\n`;
     return sh`mkdir -p -- ${mp}
 ${guard}${mountCommand(desired, fstabVar, false)}
-findmnt -M ${mp} >/dev/null || { echo ${`mount reported success but nothing is mounted at ${mp}`} >&2; exit 1; }`;
+findmnt -M ${mp} >/dev/null || { printf '%s\\n' ${`mount reported success but nothing is mounted at ${mp}`} >&2; exit 1; }`;
+}
+
+/** Stops the units (remembering which ran), then insists that nothing else still uses the mount point. */
+function stopUnitsScript(desired: FstabEntryDesired): Shell {
+    const mp = desired.mountPoint;
+    return sh`pzd_restart=
+for u in ${desired.stopUnits}; do if systemctl is-active --quiet "$u"; then pzd_restart="$pzd_restart $u"; fi; done
+${CLEANUP}
+systemctl stop ${desired.stopUnits}
+if [ -d ${mp} ]; then
+  pzd_users=$(${usersScript(mp)} | tr '\n' ',')
+  if [ -n "$pzd_users" ]; then printf '%s\\n' ${`${mp} is still in use after stopping ${desired.stopUnits.join(", ")} (pid unit command): `}"$pzd_users"${". Stop those too (or add their units to stopUnits) and run again."} >&2; exit 1; fi
+fi`;
+}
+
+/** Renames the non-empty mount point out of the way and puts an empty one with the same mode and owner in its place. */
+function moveAsideScript(mountPoint: string): Shell {
+    return sh`if [ -d ${mountPoint} ] && [ -n "$(find ${mountPoint} -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ]; then
+  pzd_aside=${mountPoint + MOVED_SUFFIX}$(date +%Y%m%d-%H%M%S)
+  mv -T -- ${mountPoint} "$pzd_aside"
+  mkdir -- ${mountPoint}
+  chmod --reference="$pzd_aside" -- ${mountPoint}
+  chown --reference="$pzd_aside" -- ${mountPoint}
+fi`;
+}
+
+/**
+ * Gives a ZFS dataset mounted at the mount point a new mountpoint property: zfs remounts it (and its
+ * children) there, and it stays there after a reboot, where a plain umount would be undone by zfs-mount.
+ */
+function moveDatasetAsideScript(mountPoint: string, dataset: string): Shell {
+    return sh`pzd_zfs_aside=${mountPoint + MOVED_SUFFIX}$(date +%Y%m%d-%H%M%S).zfs
+zfs set mountpoint="$pzd_zfs_aside" ${dataset}
+if findmnt -M ${mountPoint} >/dev/null; then printf '%s\n' ${`${dataset} moved, but ${mountPoint} is still mounted: unmount what is there and run again`} >&2; exit 1; fi`;
 }
 
 function unmountScript(mountPoint: string): Shell {
     return sh`if ! umount -- ${mountPoint} 2>/tmp/.pzd-umount.$$; then
   cat /tmp/.pzd-umount.$$ >&2; rm -f /tmp/.pzd-umount.$$
   pzd_users=$(${usersScript(mountPoint)} | tr '\\n' ',')
-  echo ${`cannot unmount ${mountPoint}: it is busy. Processes using it (pid command): `}"$pzd_users"${". Stop them (e.g. systemctl stop docker.socket docker.service) and run again."} >&2
+  printf '%s\\n' ${`cannot unmount ${mountPoint}: it is busy. Processes using it (pid unit command): `}"$pzd_users"${". Stop them (e.g. systemctl stop docker.socket docker.service) and run again."} >&2
   exit 1
 fi
 rm -f /tmp/.pzd-umount.$$`;
@@ -412,11 +471,22 @@ rm -f /tmp/.pzd-umount.$$`;
 
 /** `doing` completes "cannot ...", e.g. "unmount /var/lib/docker". */
 function refuseBusy(desired: FstabEntryDesired, observed: FstabEntryObserved, doing: string): void {
-    const nested = submounts(observed, desired.mountPoint);
-    if (observed.users.length > 0 || nested.length > 0) {
-        const what = [observed.users.length > 0 && `processes use it: ${describeUsers(observed.users)}`, nested.length > 0 && `filesystems are mounted inside it: ${nested.join(", ")}`].filter(Boolean).join("; ");
-        throw new RefusedError(`cannot ${doing}: ${desired.mountPoint} is busy (${what}). Stop them (for Docker: systemctl stop docker.socket docker.service) and run again.`);
+    const users = blockingUsers(desired, observed);
+    // Mounts inside (Docker's overlays) usually go with the units that made them: the script checks again.
+    const nested = desired.stopUnits.length > 0 ? [] : submounts(observed, desired.mountPoint);
+    if (users.length > 0 || nested.length > 0) {
+        const what = [users.length > 0 && `processes use it: ${describeUsers(users)}`, nested.length > 0 && `filesystems are mounted inside it: ${nested.join(", ")}`].filter(Boolean).join("; ");
+        throw new RefusedError(`cannot ${doing}: ${desired.mountPoint} is busy (${what}). Stop them (for Docker: systemctl stop docker.socket docker.service, or list those units in stopUnits) and run again.`);
     }
+}
+
+/** The action that stops `stopUnits` before the mount changes, if there are any. */
+function stopAction(desired: FstabEntryDesired, observed: FstabEntryObserved): Action[] {
+    if (desired.stopUnits.length === 0) return [];
+    if (!observed.systemd) {
+        throw new RefusedError(`stopUnits (${desired.stopUnits.join(", ")}) needs systemd, which does not run on this host: stop what uses ${desired.mountPoint} yourself and remove stopUnits`);
+    }
+    return [{ description: `stop ${desired.stopUnits.join(", ")} (started again afterwards if they were running)`, script: stopUnitsScript(desired) }];
 }
 
 // ---- planners -------------------------------------------------------------------------------------
@@ -458,12 +528,14 @@ export function planFstabEntry(desired: FstabEntryDesired, observed: FstabEntryO
         );
     }
 
-    const content = needWrite ? serializeFstab(upsertEntry(fstab, want)) : undefined;
+    // An adopted line stays byte for byte as its author wrote it (tabs, alignment); it only gets our marker.
+    const adopting = existing !== undefined && sameFields(existing.fields, want);
+    const content = needWrite ? serializeFstab(adopting ? markEntry(fstab, desired.mountPoint) : upsertEntry(fstab, want)) : undefined;
     const fstabVar = content ? sh`"$pzd_tmp"` : sh`${desired.fstabPath}`;
     const actions: Action[] = [];
     const warnings: string[] = [];
     if (content) {
-        const verb = existing === undefined ? "add" : sameFields(existing.fields, want) ? "adopt (mark as managed)" : "rewrite";
+        const verb = existing === undefined ? "add" : adopting ? "adopt (mark as managed)" : "rewrite";
         actions.push({ description: `prepare ${desired.fstabPath} (${verb} the line for ${desired.mountPoint})`, script: prepareFile(desired, observed, content) });
     }
 
@@ -476,33 +548,64 @@ export function planFstabEntry(desired: FstabEntryDesired, observed: FstabEntryO
             if (observed.mountPoint.kind === "other") {
                 throw new RefusedError(`${desired.mountPoint} exists and is not a directory: move it away or choose another mountPoint`);
             }
-            if (observed.mountPoint.kind === "dir" && !observed.mountPoint.empty) {
-                if (observed.users.length > 0) {
+            const nonEmpty = observed.mountPoint.kind === "dir" && !observed.mountPoint.empty;
+            if (nonEmpty) {
+                const users = blockingUsers(desired, observed);
+                if (users.length > 0) {
                     throw new RefusedError(
-                        `${desired.mountPoint} is not empty and in use by ${describeUsers(observed.users)}: mounting over it would leave them working on hidden files. ` +
-                            `Stop them (for Docker: systemctl stop docker.socket docker.service), move the files away, and run again.`,
+                        `${desired.mountPoint} is not empty and in use by ${describeUsers(users)}: mounting over it would leave them working on hidden files. ` +
+                            `Stop them (for Docker: systemctl stop docker.socket docker.service, or list those units in stopUnits), move the files away, and run again.`,
                     );
                 }
-                if (!desired.allowNonEmptyMountPoint) {
+                if (desired.moveAsideExisting) {
+                    warnings.push(`the files in ${desired.mountPoint} are moved to ${desired.mountPoint}${MOVED_SUFFIX}<date-time> before mounting (moveAsideExisting: true); nothing is deleted`);
+                } else if (!desired.allowNonEmptyMountPoint) {
                     throw new RefusedError(
                         `${desired.mountPoint} is not empty: mounting over it would hide its files (they stay on the disk underneath, unreachable while mounted). ` +
-                            `Move them away (or into the new filesystem), or set allowNonEmptyMountPoint: true to mount over them anyway.`,
+                            `Move them away (or into the new filesystem), or set moveAsideExisting: true to have them moved aside, or allowNonEmptyMountPoint: true to mount over them anyway.`,
                     );
+                } else {
+                    warnings.push(`mounting over the non-empty ${desired.mountPoint} (allowNonEmptyMountPoint: true): its files are hidden while mounted`);
                 }
-                warnings.push(`mounting over the non-empty ${desired.mountPoint} (allowNonEmptyMountPoint: true): its files are hidden while mounted`);
             }
             if (observed.device === undefined && !isBind(desired)) {
                 throw new RefusedError(`${desired.spec} does not name a block device on the host: create the filesystem first (e.g. an Ext4Filesystem), or fix spec`);
             }
+            actions.push(...stopAction(desired, observed));
+            if (desired.moveAsideExisting) {
+                actions.push({ description: `move the files in ${desired.mountPoint} aside, if there are any`, script: moveAsideScript(desired.mountPoint) });
+            }
             actions.push({ description: `mount ${desired.spec} at ${desired.mountPoint}`, script: mountScript(desired, fstabVar) });
         } else if (!mountIsOurs(desired, observed, mounted)) {
+            if (!owned && desired.moveAsideExisting && mounted.fsType === "zfs") {
+                const users = blockingUsers(desired, observed);
+                if (users.length > 0) {
+                    throw new RefusedError(
+                        `the ZFS dataset ${mounted.source} at ${desired.mountPoint} is in use by ${describeUsers(users)}: moving it aside would pull it from under them. ` +
+                            `Stop them (for Docker: list docker.socket and docker.service in stopUnits) and run again.`,
+                    );
+                }
+                if (observed.device === undefined) {
+                    throw new RefusedError(`${desired.spec} does not name a block device on the host: create the filesystem first (e.g. an Ext4Filesystem), or fix spec`);
+                }
+                warnings.push(`the ZFS dataset ${mounted.source} mounted at ${desired.mountPoint} gets mountpoint=${desired.mountPoint}${MOVED_SUFFIX}<date-time>.zfs (moveAsideExisting: true); its data stays on the pool`);
+                actions.push(...stopAction(desired, observed));
+                actions.push({ description: `move the ZFS dataset ${mounted.source} away from ${desired.mountPoint}`, script: moveDatasetAsideScript(desired.mountPoint, mounted.source) });
+                actions.push({ description: `move the files in ${desired.mountPoint} aside, if there are any`, script: moveAsideScript(desired.mountPoint) });
+                actions.push({ description: `mount ${desired.spec} at ${desired.mountPoint}`, script: mountScript(desired, fstabVar) });
+                return finish();
+            }
             if (!owned) {
-                throw new RefusedError(`${mounted.source} (${mounted.fsType}) is already mounted at ${desired.mountPoint}, not ${desired.spec}: unmount it, or choose another mountPoint`);
+                throw new RefusedError(
+                    `${mounted.source} (${mounted.fsType}) is already mounted at ${desired.mountPoint}, not ${desired.spec}: unmount it, or choose another mountPoint` +
+                        (mounted.fsType === "zfs" ? ` (for a ZFS dataset, moveAsideExisting: true moves it to another mountpoint, keeping its data)` : ""),
+                );
             }
             if (observed.device === undefined && !isBind(desired)) {
                 throw new RefusedError(`${desired.spec} does not name a block device on the host: create the filesystem first (e.g. an Ext4Filesystem), or fix spec`);
             }
             refuseBusy(desired, observed, `unmount ${mounted.source} from ${desired.mountPoint} to mount ${desired.spec} there`);
+            actions.push(...stopAction(desired, observed));
             actions.push({
                 description: `unmount ${mounted.source} from ${desired.mountPoint} and mount ${desired.spec} there`,
                 script: sh`${unmountScript(desired.mountPoint)}\n${mountScript({ ...desired, allowNonEmptyMountPoint: true }, fstabVar)}`,
@@ -512,13 +615,17 @@ export function planFstabEntry(desired: FstabEntryDesired, observed: FstabEntryO
         }
     }
 
-    if (content) {
-        actions.push({ description: `install the new ${desired.fstabPath} (backup: ${desired.fstabPath}${BACKUP_SUFFIX})`, script: installFile(desired, observed) });
+    return finish();
+
+    function finish(): Plan {
+        if (content) {
+            actions.push({ description: `install the new ${desired.fstabPath} (backup: ${desired.fstabPath}${BACKUP_SUFFIX})`, script: installFile(desired, observed) });
+        }
+        if (actions.length === 0) {
+            return noop(`${desired.fstabPath} already has the line for ${desired.mountPoint}${desired.mount ? ` and ${desired.spec} is mounted there` : ""}`);
+        }
+        return { actions, warnings: warnings.length > 0 ? warnings : undefined };
     }
-    if (actions.length === 0) {
-        return noop(`${desired.fstabPath} already has the line for ${desired.mountPoint}${desired.mount ? ` and ${desired.spec} is mounted there` : ""}`);
-    }
-    return { actions, warnings: warnings.length > 0 ? warnings : undefined };
 }
 
 export function planDeleteFstabEntry(desired: FstabEntryDesired, observed: FstabEntryObserved): Plan {
@@ -534,6 +641,7 @@ export function planDeleteFstabEntry(desired: FstabEntryDesired, observed: Fstab
     const mounted = mountAt(observed, desired.mountPoint);
     if (mounted !== undefined && mountIsOurs(desired, observed, mounted)) {
         refuseBusy(desired, observed, `unmount ${desired.mountPoint}`);
+        actions.push(...stopAction(desired, observed));
         actions.push({ description: `unmount ${desired.mountPoint}`, script: unmountScript(desired.mountPoint) });
     }
     if (existing !== undefined) {
@@ -550,6 +658,11 @@ export const fstabEntry: ResourceDefinition<FstabEntryDesired, FstabEntryObserve
     replaceProperties: ["mountPoint", "fstabPath"],
     // The old line and mount must go before the new ones: both would claim the same device or directory.
     deleteBeforeReplace: true,
+    diffWarnings(olds, news) {
+        if (!news.mount || (olds.spec === news.spec && olds.fsType === news.fsType)) return [];
+        const stops = news.stopUnits.length > 0 ? `; ${news.stopUnits.join(", ")} are stopped meanwhile` : "";
+        return [`${news.mountPoint} will be unmounted and ${news.spec} mounted in its place${stops}`];
+    },
     id: (d) => (d.fstabPath === DEFAULT_FSTAB ? d.mountPoint : `${d.fstabPath}:${d.mountPoint}`),
     async observe(host: Host, desired) {
         const result = await host.run(observeScript(desired), { step: `read ${desired.fstabPath} and the mount at ${desired.mountPoint}`, mutating: false });
