@@ -147,4 +147,21 @@ describe("ZfsVolume and Ext4Filesystem on a real host", function () {
         await assert.rejects(volumes.create(inputs), /Host key verification failed[\s\S]*connection.hostKey/);
         assert.equal((await host.exec(`zfs list -H ${name}`, { allowFail: true })).exitCode, 1, "nothing was created");
     });
+
+    it("connects with a password (askpass) and through a jump host (proxy), keys pinned on both hops", async () => {
+        const name = `tank/${uniqueName("hops")}`;
+        // Debian refuses root passwords over SSH: log in as the sudo user with its password.
+        const byPassword = { host: host.host, port: host.port, user: "deployer", password: "deployer-pw", sudo: true, sudoPassword: "deployer-pw", hostKey: host.hostKey };
+        const created = await volumes.create(await checked(volumes, { connection: byPassword, name, size: "64M" }));
+        assert.equal(created.outs.sizeBytes, 64 * 2 ** 20);
+
+        // The guest is its own jump host: the proxy hop is the forwarded port, the target its loopback sshd.
+        const viaProxy = { host: "127.0.0.1", port: 22, user: "root", privateKey: host.privateKey, hostKey: host.hostKey, proxy: { ...host.connection } };
+        const read = await volumes.read!(name, { ...created.outs, connection: viaProxy });
+        assert.equal(read.props!.size, "64M");
+        const proxied = hostFor(connectionSchema.parse(viaProxy));
+        assert.equal(proxied.stats.connections, 1);
+        await volumes.delete!(name, { ...created.outs, connection: viaProxy });
+        assert.equal((await host.exec(`zfs list -H ${name}`, { allowFail: true })).exitCode, 1);
+    });
 });
