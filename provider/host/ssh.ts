@@ -15,6 +15,8 @@ import { Shell } from "./quote";
 import { frameScript, remoteCommand } from "./script";
 
 let privateDir: string | undefined;
+/** Masters to close when the provider process ends, so no connection outlives the `pulumi up`. */
+const openMasters = new Map<string, string>();
 
 /** A 0700 directory for control sockets, pinned known_hosts and short-lived key files. */
 function ensurePrivateDir(): string {
@@ -23,7 +25,12 @@ function ensurePrivateDir(): string {
         const base = fs.existsSync("/tmp") ? "/tmp" : os.tmpdir();
         privateDir = fs.mkdtempSync(path.join(base, "pzd-"));
         fs.chmodSync(privateDir, 0o700);
-        process.once("exit", () => fs.rmSync(privateDir!, { recursive: true, force: true }));
+        process.once("exit", () => {
+            for (const [controlPath, host] of openMasters) {
+                execa.sync("ssh", ["-o", `ControlPath=${controlPath}`, "-O", "exit", host], { reject: false, stdio: "ignore", timeout: 5000 });
+            }
+            fs.rmSync(privateDir!, { recursive: true, force: true });
+        });
     }
     return privateDir;
 }
@@ -150,6 +157,7 @@ export class SshHost implements Host {
                 });
                 if (result.exitCode === 0) {
                     this.stats.connections++;
+                    openMasters.set(this.controlPath, c.host);
                     return;
                 }
                 lastError = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : `ssh exited ${result.exitCode}`;
@@ -218,6 +226,7 @@ export class SshHost implements Host {
     async close(): Promise<void> {
         if (this.master) {
             await execa("ssh", ["-o", `ControlPath=${this.controlPath}`, "-O", "exit", this.connection.host], { reject: false, stdio: "ignore" });
+            openMasters.delete(this.controlPath);
             this.master = undefined;
         }
     }
