@@ -25,6 +25,8 @@ export const backupPathFor = (daemonJsonPath: string): string => `${daemonJsonPa
 
 /** How long Docker may take to start. ~15 s measured under emulation; several loaded guests take longer. */
 const START_TIMEOUT_SECONDS = 300;
+/** How long a read waits for a Docker that is still starting. */
+const OBSERVE_WAIT_SECONDS = 90;
 
 export const SUPPORTED_DRIVERS = ["overlay2", "zfs", "btrfs", "vfs", "fuse-overlayfs"] as const;
 
@@ -226,6 +228,11 @@ export function observeScript(desired: DockerStorageDesired): Shell {
 b=${backupPathFor(desired.daemonJsonPath)}
 d=${DROP_IN_PATH}
 root=${wantedRoot(desired)}
+# A Docker still starting (at boot, ~15 s under emulation) would read as stopped and be restarted for nothing.
+if command -v systemctl >/dev/null 2>&1; then
+  i=0
+  while [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = activating ] && [ "$i" -lt ${new Shell(String(OBSERVE_WAIT_SECONDS))} ]; do i=$((i+1)); sleep 1; done
+fi
 ${new Shell(section("daemon"))}
 if [ -f "$f" ]; then echo present; stat -c %a -- "$f"; base64 -w0 -- "$f"; echo; elif [ -e "$f" ]; then echo notfile; else echo absent; fi
 ${new Shell(section("backup"))}
@@ -529,7 +536,7 @@ if pzd_start_docker; then
   if [ "$root" != "$want_root" ]; then problem="\${problem:+$problem, }its root is '$root'"; fi
   if [ -n "$want_backing" ] && [ "$driver" = "$want_driver" ] && [ "$backing" != "$want_backing" ]; then problem="\${problem:+$problem, }its backing filesystem is '$backing', not '$want_backing'"; fi
 else
-  problem="it did not start within ${new Shell(String(START_TIMEOUT_SECONDS))} s"
+  problem="it did not start, or did not answer within ${new Shell(String(START_TIMEOUT_SECONDS))} s"
 fi
 if [ -n "$problem" ]; then
   journalctl -u docker.service -n 30 --no-pager -o cat >&2 2>/dev/null || true
