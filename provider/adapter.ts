@@ -74,8 +74,22 @@ function stripEngineKeys(props: Record<string, unknown>): Record<string, unknown
     return rest;
 }
 
+/** What the engine's protobuf Struct can carry: no undefined, no Buffers or class instances. */
+function plain<T>(value: T): T {
+    return JSON.parse(JSON.stringify(value)) as T;
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
     return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** Scripts report what the user must hear, found only while running, as `pzd-warning: ...` lines. */
+async function logScriptWarnings(kind: string, id: string, stdout: string): Promise<void> {
+    for (const line of stdout.split("\n")) {
+        if (line.startsWith("pzd-warning: ")) {
+            await engineLog("warning", `${kind} ${id}: ${line.slice("pzd-warning: ".length)}`);
+        }
+    }
 }
 
 /** Planned (desired, observed) pair after reading the host. */
@@ -94,19 +108,21 @@ async function converge<D extends { connection: Connection }, O, Out extends obj
         for (const warning of plan.warnings ?? []) {
             await engineLog("warning", `${def.kind} ${def.id(desired)} on ${describeConnection(desired.connection)}: ${warning}`);
         }
+        let applied = "";
         try {
-            await host.run(planScript(plan), { step: `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`, mutating: true });
+            applied = (await host.run(planScript(plan), { step: `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`, mutating: true })).stdout;
         } catch (error) {
             // Whatever got done is read back, so the engine keeps track of it (a partial create).
             const after = await def.observe(host, desired).catch(() => undefined);
             const wrapped = error as Error & { id?: string; properties?: unknown; reasons?: string[] };
             if (after !== undefined && def.reflect(desired, after) !== undefined) {
                 wrapped.id = def.id(desired);
-                wrapped.properties = { ...desired, ...def.outputs(desired, after) };
+                wrapped.properties = plain({ ...desired, ...def.outputs(desired, after) });
                 wrapped.reasons = [wrapped.message];
             }
             throw wrapped;
         }
+        await logScriptWarnings(def.kind, def.id(desired), applied);
         const after = await def.observe(host, desired);
         return { ...desired, ...def.outputs(desired, after) };
     });
@@ -170,14 +186,14 @@ export function makeProviderImplementation<D extends { connection: Connection },
         async create(inputs) {
             const desired = def.schema.parse(stripEngineKeys(inputs));
             const outs = await converge(def, desired);
-            return { id: def.id(desired), outs };
+            return { id: def.id(desired), outs: plain(outs) };
         },
 
         async update(_id, olds, news) {
             const desired = def.schema.parse(stripEngineKeys(news));
             const previous = def.schema.safeParse(stripEngineKeys(olds));
             const outs = await converge(def, desired, previous.success ? previous.data : undefined);
-            return { outs };
+            return { outs: plain(outs) };
         },
 
         async read(id, props) {
@@ -188,7 +204,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
                 return { id: undefined as unknown as string, props: {} };
             }
             const outs = { ...actual, ...def.outputs(actual, observed) };
-            return { id, props: outs, inputs: actual as unknown as Record<string, unknown> } as pulumi.dynamic.ReadResult;
+            return { id, props: plain(outs), inputs: plain(actual) as unknown as Record<string, unknown> } as pulumi.dynamic.ReadResult;
         },
 
         async delete(_id, props) {
@@ -197,7 +213,8 @@ export function makeProviderImplementation<D extends { connection: Connection },
                 const { host, observed } = await observeWith(def, desired);
                 const plan = def.planDelete(desired, observed);
                 if (plan.actions.length > 0) {
-                    await host.run(planScript(plan), { step: `delete ${def.kind} ${def.id(desired)}`, mutating: true });
+                    const result = await host.run(planScript(plan), { step: `delete ${def.kind} ${def.id(desired)}`, mutating: true });
+                    await logScriptWarnings(def.kind, def.id(desired), result.stdout);
                 }
             });
         },

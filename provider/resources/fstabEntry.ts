@@ -14,7 +14,7 @@ import type { ResourceDefinition } from "../adapter";
 import { connectionSchema } from "../connection";
 import { ParseError, RefusedError } from "../host/errors";
 import type { Host } from "../host/host";
-import { sh, Shell } from "../host/quote";
+import { sh, Shell, shellQuote } from "../host/quote";
 import type { Action, Plan } from "../plan";
 import { noop } from "../plan";
 import { parseKeyValues, requireSection, section, splitSections } from "../sections";
@@ -460,13 +460,13 @@ if findmnt -M ${mountPoint} >/dev/null; then printf '%s\n' ${`${dataset} moved, 
 }
 
 function unmountScript(mountPoint: string): Shell {
-    return sh`if ! umount -- ${mountPoint} 2>/tmp/.pzd-umount.$$; then
-  cat /tmp/.pzd-umount.$$ >&2; rm -f /tmp/.pzd-umount.$$
+    // umount's error is kept in a variable: a fixed name under /tmp could be a symlink planted for root.
+    return sh`if ! pzd_err=$(umount -- ${mountPoint} 2>&1); then
+  printf '%s\n' "$pzd_err" >&2
   pzd_users=$(${usersScript(mountPoint)} | tr '\\n' ',')
   printf '%s\\n' ${`cannot unmount ${mountPoint}: it is busy. Processes using it (pid unit command): `}"$pzd_users"${". Stop them (e.g. systemctl stop docker.socket docker.service) and run again."} >&2
   exit 1
-fi
-rm -f /tmp/.pzd-umount.$$`;
+fi`;
 }
 
 /** `doing` completes "cannot ...", e.g. "unmount /var/lib/docker". */
@@ -649,7 +649,35 @@ export function planDeleteFstabEntry(desired: FstabEntryDesired, observed: Fstab
         actions.push({ description: `prepare ${desired.fstabPath} without the line for ${desired.mountPoint}`, script: prepareFile(desired, observed, content) });
         actions.push({ description: `install the new ${desired.fstabPath} (backup: ${desired.fstabPath}${BACKUP_SUFFIX})`, script: installFile(desired, observed) });
     }
+    if (desired.moveAsideExisting && actions.length > 0) {
+        actions.push({ description: `move what was in ${desired.mountPoint} before back, if it was moved aside`, script: moveBackScript(desired) });
+    }
     return actions.length === 0 ? noop(`${desired.fstabPath} has no line for ${desired.mountPoint} and nothing of ours is mounted there`) : { actions };
+}
+
+/**
+ * The inverse of moving aside, so a destroy leaves the host as it was: the newest aside copy (a ZFS
+ * dataset, else a directory) goes back to the now empty mount point, and the stopped units that are
+ * enabled start again on it. Decided on the host: only it knows what was moved.
+ */
+function moveBackScript(desired: FstabEntryDesired): Shell {
+    const mp = desired.mountPoint;
+    const prefix = mp + MOVED_SUFFIX;
+    const units = desired.stopUnits.length > 0 ? sh`for pzd_u in ${desired.stopUnits}; do if systemctl is-enabled --quiet "$pzd_u" 2>/dev/null; then systemctl start "$pzd_u" || true; fi; done` : sh`:`;
+    return sh`if [ -d ${mp} ] && ! findmnt -M ${mp} >/dev/null && [ -z "$(find ${mp} -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ]; then
+  pzd_back=""
+  pzd_ds=$(zfs list -H -o name,mountpoint 2>/dev/null | awk -F '\t' -v p=${prefix} 'index($2, p) == 1 && $2 ~ /[.]zfs$/ { print $2 "\t" $1 }' | sort | tail -n 1 | cut -f 2) || pzd_ds=""
+  if [ -n "$pzd_ds" ]; then
+    zfs set mountpoint=${mp} "$pzd_ds" && pzd_back="ZFS dataset $pzd_ds"
+  else
+    pzd_dir=$(for d in ${new Shell(shellQuote(prefix))}*; do case "$d" in *.zfs) ;; *) [ -d "$d" ] && printf '%s\n' "$d";; esac; done | sort | tail -n 1)
+    if [ -n "$pzd_dir" ]; then rmdir -- ${mp} && mv -T -- "$pzd_dir" ${mp} && pzd_back="$pzd_dir"; fi
+  fi
+  if [ -n "$pzd_back" ]; then
+    echo "pzd-warning: moved $pzd_back back to "${mp}", as it was before pulumi-zfs-docker"
+    ${units}
+  fi
+fi`;
 }
 
 export const fstabEntry: ResourceDefinition<FstabEntryDesired, FstabEntryObserved, FstabEntryOutputs> = {

@@ -106,6 +106,8 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
             assert.equal((await h.exec(`zfs list -H tank/${volumeName}`, { allowFail: true })).exitCode, 1);
             assert.equal((await h.exec("sha256sum /etc/fstab /etc/docker/daemon.json")).stdout, original[i], "fstab and daemon.json are byte for byte as before");
             assert.equal((await h.exec("findmnt -n /var/lib/docker", { allowFail: true })).exitCode, 1, "nothing is mounted there any more");
+            assert.equal((await h.exec("ls -d /var/lib/docker.pre-pulumi-zfs-docker-* 2>/dev/null | wc -l")).stdout.trim(), "0", "Docker's own files were moved back");
+            assert.match(await dockerStorage(h), /^overlay2 /, "Docker runs again on its default driver");
         }
     });
 });
@@ -135,7 +137,12 @@ describe("a host already running Docker on the zfs driver", function () {
             assert.equal(Number((await host.exec(`zfs list -H -r -o name ${old} | wc -l`)).stdout.trim()), layers, "every dataset of the old data root is still on the pool");
             await project.run(["config", "set", "forceDestroy", "true"]);
             await project.up();
-            await project.destroy();
+            const destroyed = await project.destroy();
+            assert.match(destroyed.stdout, /moved ZFS dataset tank\/zfsdriver-\S+ back to \/var\/lib\/docker/);
+            // Destroy is the inverse: the old data root is back, and Docker runs on it with its old image.
+            assert.equal((await host.exec(`zfs get -H -o value mountpoint ${old}`)).stdout.trim(), "/var/lib/docker");
+            assert.match(await dockerStorage(host), /^zfs /);
+            assert.match((await host.exec("docker image ls --format '{{.Repository}}:{{.Tag}}'")).stdout, /oldimage:local/);
         } finally {
             project.cleanup();
         }

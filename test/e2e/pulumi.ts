@@ -40,7 +40,6 @@ export class PulumiProject {
             PULUMI_HOME: path.join(this.dir, "home"),
             PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
             PULUMI_SKIP_UPDATE_CHECK: "1",
-            PULUMI_SKIP_CONFIRMATIONS: "1",
         };
     }
 
