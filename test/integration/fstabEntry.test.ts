@@ -124,7 +124,7 @@ describe("FstabEntry on a real host", function () {
         await host.exec(`rmdir ${shellQuote(mp)} && systemctl daemon-reload`);
     });
 
-    it("with stopUnits and moveAsideExisting: stops the service using the directory, moves its files aside, mounts, starts it again", async () => {
+    it("with stopUnits and moveAsideExisting: stops the service using the directory, moves its files aside, mounts, starts it again; delete moves them back", async () => {
         const name = `tank/${uniqueName("fstab-units")}`;
         volumes.push(name);
         const uuid = await zvolWithExt4(host, name, "128M");
@@ -154,13 +154,16 @@ describe("FstabEntry on a real host", function () {
             assert.equal(await mountedSource(host, mp), "");
             assert.equal((await host.exec(`systemctl is-active ${unit}`)).stdout.trim(), "active");
             assert.equal((await fileBytes(host, fstabPath)).toString(), "");
-            assert.equal((await host.exec(`stat -c %a ${mp} ${aside[0]}`)).stdout.trim(), "710\n710", "the directory under the mount has the old mode");
+            // Delete is the inverse: the files moved aside are back in place, with their mode.
+            assert.equal((await host.exec(`cat ${mp}/state`)).stdout.trim(), "old", "the old files are back");
+            assert.equal((await host.exec(`ls -d ${mp}.pre-pulumi-zfs-docker-* 2>/dev/null | wc -l`)).stdout.trim(), "0");
+            assert.equal((await host.exec(`stat -c %a ${mp}`)).stdout.trim(), "710", "the directory has its old mode");
         } finally {
             await host.exec(`systemctl stop ${unit}; rm -f /etc/systemd/system/${unit} ${fstabPath} ${fstabPath}.pulumi-zfs-docker.bak; systemctl daemon-reload; umount ${mp} 2>/dev/null; true`, { allowFail: true });
         }
     });
 
-    it("with moveAsideExisting: a ZFS dataset mounted there gets another mountpoint, keeps its data, and stays there after delete", async () => {
+    it("with moveAsideExisting: a ZFS dataset mounted there gets another mountpoint, keeps its data, and gets it back on delete", async () => {
         const name = `tank/${uniqueName("fstab-ds")}`;
         const dataset = `tank/${uniqueName("olddata")}`;
         volumes.push(name, dataset);
@@ -178,8 +181,9 @@ describe("FstabEntry on a real host", function () {
             assert.match(moved, new RegExp(`^${mp}\\.pre-pulumi-zfs-docker-\\d{8}-\\d{6}\\.zfs$`));
             assert.equal((await host.exec(`cat ${moved}/data`)).stdout.trim(), "kept");
             await entries.delete!(created.id, created.outs);
-            assert.equal(await mountedSource(host, mp), "");
-            assert.equal((await host.exec(`zfs get -H -o value mountpoint ${dataset}`)).stdout.trim(), moved, "the old data is not moved back over the directory");
+            // Delete is the inverse: the dataset gets its old mountpoint back, data and all.
+            assert.equal((await host.exec(`zfs get -H -o value mountpoint ${dataset}`)).stdout.trim(), mp);
+            assert.equal((await host.exec(`cat ${mp}/data`)).stdout.trim(), "kept");
         } finally {
             await host.exec(`umount ${mp} 2>/dev/null; rm -f ${fstabPath} ${fstabPath}.pulumi-zfs-docker.bak; true`, { allowFail: true });
         }
