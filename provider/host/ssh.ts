@@ -11,7 +11,7 @@ import type { SshConnection } from "../connection";
 import { describeConnection } from "../connection";
 import { ConnectionError, RemoteCommandError } from "./errors";
 import type { Host, HostStats, RunOptions, RunResult } from "./host";
-import { Shell } from "./quote";
+import { Shell, commandLine } from "./quote";
 import { frameScript, remoteCommand } from "./script";
 
 let privateDir: string | undefined;
@@ -111,7 +111,7 @@ export class SshHost implements Host {
                 proxyArgs.splice(1, 0, "-i", this.keyFilePath("proxy"), "-o", "IdentitiesOnly=yes");
             }
             // ProxyCommand is run by a shell, so its words are quoted like any other remote argument.
-            args.push("-o", `ProxyCommand=${proxyArgs.map((w) => (w === "%h:%p" ? w : shellWord(w))).join(" ")}`);
+            args.push("-o", `ProxyCommand=${commandLine(proxyArgs)}`);
         }
         return args;
     }
@@ -240,8 +240,4 @@ export function sudoHint(stderr: string): string | undefined {
         return "this user may not use sudo: connect as root or grant it sudo rights";
     }
     return undefined;
-}
-
-function shellWord(word: string): string {
-    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
