@@ -12,6 +12,8 @@ import type { Plan } from "./plan";
 import { planScript } from "./plan";
 import { engineLog } from "./engineLog";
 import { containsUnknown, pathIsUnknown } from "./unknown";
+import { INPUT_KEYS, inputDefaults, inputNames, unknownInputs } from "./inputs";
+import { NotAppliedError, RemoteCommandError, ConnectionError } from "./host/errors";
 
 export interface Failure {
     property: string;
@@ -24,6 +26,11 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
     schema: z.ZodType<Desired, z.ZodTypeDef, unknown>;
     /** Properties whose change needs a new resource. */
     replaceProperties: ReadonlyArray<keyof Desired & string>;
+    /**
+     * Properties unknown at preview only when what they come from is being made anew (a filesystem's UUID
+     * when the filesystem is replaced): then what exists must be taken down first, so it is a replacement.
+     */
+    replaceWhenUnknown?: ReadonlyArray<keyof Desired & string>;
     /** Delete the old one first: the new one would collide with it (same name, same device). */
     deleteBeforeReplace: boolean;
     /** The value a property is compared by (e.g. sizes as bytes), so equal values never show as a change. */
@@ -33,6 +40,17 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
      * leaving them unset is never a change, whatever the host chose.
      */
     computedWhenUnset?: ReadonlyArray<keyof Desired & string>;
+    /**
+     * Outputs the public class computes from other inputs and passes in as inputs (a zvol's device path,
+     * its size in bytes): the engine hands inputs back as outputs during preview, so these stay known.
+     * Accepted by check, never compared by diff.
+     */
+    previewOutputs?: readonly string[];
+    /**
+     * Inputs used only when the thing is first made (the UUID a filesystem is formatted with): set later
+     * on a resource made without it, it is ignored with a note, and what exists is kept.
+     */
+    onlyAtCreation?: ReadonlyArray<keyof Desired & string>;
     /** What a preview must say about this change (restarts, data left behind); pure, no host. */
     diffWarnings?(olds: Desired, news: Desired): string[];
     /** Rules about going from the old inputs to the new ones (e.g. shrinking is refused). */
@@ -56,7 +74,11 @@ export function propertyPath(path: ReadonlyArray<string | number>): string {
     return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${key}` : key), "");
 }
 
-export function checkInputs<D>(schema: z.ZodType<D, z.ZodTypeDef, unknown>, news: Record<string, unknown>): { desired?: D; failures: Failure[] } {
+export function checkInputs<D>(schema: z.ZodType<D, z.ZodTypeDef, unknown>, news: Record<string, unknown>, extraNames: readonly string[] = []): { desired?: D; failures: Failure[] } {
+    const misspelled = unknownInputs(news, [...inputNames(schema), ...extraNames]);
+    if (misspelled.length > 0) {
+        return { failures: misspelled };
+    }
     const parsed = schema.safeParse(news);
     if (parsed.success) {
         return { desired: parsed.data, failures: [] };
@@ -83,6 +105,25 @@ function sameValue(a: unknown, b: unknown): boolean {
     return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
+/** "ZfsVolume tank/docker on root@10.0.0.5:22": who an error or a note is about. */
+function subject<D extends { connection: Connection }>(def: { kind: string; id(d: D): string }, desired: D): string {
+    return `${def.kind} ${def.id(desired)} on ${describeConnection(desired.connection)}`;
+}
+
+/** Errors found while reading, planning or parsing name the resource and the host (commands name the host already). */
+async function naming<T, D extends { connection: Connection }>(def: { kind: string; id(d: D): string }, desired: D, work: () => Promise<T>): Promise<T> {
+    try {
+        return await work();
+    } catch (error) {
+        if (error instanceof Error && !(error as { named?: boolean }).named) {
+            const who = error instanceof RemoteCommandError || error instanceof ConnectionError ? `${def.kind} ${def.id(desired)}` : subject(def, desired);
+            error.message = `${who}: ${error.message}`;
+            (error as { named?: boolean }).named = true;
+        }
+        throw error;
+    }
+}
+
 /** Scripts report what the user must hear, found only while running, as `pzd-warning: ...` lines. */
 async function logScriptWarnings(kind: string, id: string, stdout: string): Promise<void> {
     for (const line of stdout.split("\n")) {
@@ -98,45 +139,89 @@ async function observeWith<D extends { connection: Connection }, O, Out extends 
     return { host, observed: await def.observe(host, desired) };
 }
 
+/** The input names the program set, as the engine passed them (undefined values are not set). */
+function givenKeys(inputs: Record<string, unknown>, accepted: readonly string[]): string[] {
+    return Object.keys(inputs).filter((k) => accepted.includes(k) && inputs[k] !== undefined && inputs[k] !== null);
+}
+
 async function converge<D extends { connection: Connection }, O, Out extends object>(def: ResourceDefinition<D, O, Out>, desired: D, previous?: D): Promise<Out & D> {
-    return withHostLock(desired.connection, async () => {
-        const { host, observed } = await observeWith(def, desired);
-        const plan = def.plan(desired, observed, previous);
-        if (plan.actions.length === 0) {
-            return { ...desired, ...def.outputs(desired, observed) };
-        }
-        for (const warning of plan.warnings ?? []) {
-            await engineLog("warning", `${def.kind} ${def.id(desired)} on ${describeConnection(desired.connection)}: ${warning}`);
-        }
-        let applied = "";
-        try {
-            applied = (await host.run(planScript(plan), { step: `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`, mutating: true })).stdout;
-        } catch (error) {
-            // Whatever got done is read back, so the engine keeps track of it (a partial create).
-            const after = await def.observe(host, desired).catch(() => undefined);
-            const wrapped = error as Error & { id?: string; properties?: unknown; reasons?: string[] };
-            if (after !== undefined && def.reflect(desired, after) !== undefined) {
-                wrapped.id = def.id(desired);
-                wrapped.properties = plain({ ...desired, ...def.outputs(desired, after) });
-                wrapped.reasons = [wrapped.message];
+    return withHostLock(desired.connection, () =>
+        naming(def, desired, async () => {
+            const { host, observed } = await observeWith(def, desired);
+            const plan = def.plan(desired, observed, previous);
+            if (plan.actions.length === 0) {
+                await engineLog("info", `${subject(def, desired)}: nothing to do: ${plan.noop ?? "already as wanted"}`);
+                return { ...desired, ...def.outputs(desired, observed) };
             }
-            throw wrapped;
-        }
-        await logScriptWarnings(def.kind, def.id(desired), applied);
-        const after = await def.observe(host, desired);
-        return { ...desired, ...def.outputs(desired, after) };
-    });
+            for (const warning of plan.warnings ?? []) {
+                await engineLog("warning", `${subject(def, desired)}: ${warning}`);
+            }
+            let applied = "";
+            try {
+                applied = (await host.run(planScript(plan), { step: `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`, mutating: true })).stdout;
+            } catch (error) {
+                // Whatever got done is read back, so the engine keeps track of it (a partial create).
+                const after = await def.observe(host, desired).catch(() => undefined);
+                throw partial(def, desired, after, error as Error);
+            }
+            await logScriptWarnings(def.kind, def.id(desired), applied);
+            const after = await def.observe(host, desired);
+            // Plan again from what is there now: anything left is a change the host did not take.
+            let pending: string[];
+            try {
+                pending = def.plan(desired, after, previous ?? desired).actions.map((a) => a.description);
+            } catch (error) {
+                throw partial(def, desired, after, error as Error);
+            }
+            if (pending.length > 0) {
+                throw partial(def, desired, after, new NotAppliedError(pending));
+            }
+            return { ...desired, ...def.outputs(desired, after) };
+        }),
+    );
+}
+
+/** An error that still tells the engine what exists, so a half-done create is tracked, not lost. */
+function partial<D extends { connection: Connection }, O, Out extends object>(def: ResourceDefinition<D, O, Out>, desired: D, after: O | undefined, error: Error): Error {
+    const wrapped = error as Error & { id?: string; properties?: unknown; reasons?: string[] };
+    if (after !== undefined && def.reflect(desired, after) !== undefined) {
+        wrapped.id = def.id(desired);
+        wrapped.properties = plain({ ...desired, ...def.outputs(desired, after) });
+        wrapped.reasons = [wrapped.message];
+    }
+    return wrapped;
 }
 
 /** The implementation behind each provider method, looked up by resource kind at run time. */
 export function makeProviderImplementation<D extends { connection: Connection }, O, Out extends object>(def: ResourceDefinition<D, O, Out>): pulumi.dynamic.ResourceProvider {
+    const names = inputNames(def.schema);
+    const defaults = inputDefaults(def.schema);
     const compare = (d: D) => ({ ...(d as Record<string, unknown>), ...(def.comparable?.(d) ?? {}) }) as Record<string, unknown>;
+    /** Only input names, so outputs stored beside them in state never reach the schema. */
+    const inputsOf = (props: Record<string, unknown>) => Object.fromEntries(names.filter((k) => k in props).map((k) => [k, props[k]]));
+    const parseState = (props: Record<string, unknown>) => def.schema.parse(inputsOf(stripEngineKeys(props)));
+    /** State and what the program gave: the desired values with defaults, and which keys the program set. */
+    const stateOutputs = (outs: Out & D, raw: Record<string, unknown>) => {
+        const keys = givenKeys(raw, names);
+        return plain({ ...outs, connection: raw.connection ?? outs.connection, [INPUT_KEYS]: keys });
+    };
+    /** State written before input keys were recorded: a key counts as set when it differs from its default. */
+    const legacyKeys = (props: Record<string, unknown>) =>
+        names.filter((k) => k in props && props[k] !== undefined && !(def.computedWhenUnset as readonly string[] | undefined)?.includes(k) && (!(k in defaults) || !sameValue(props[k], defaults[k])));
+
+    /** onlyAtCreation keys the program sets now but did not when the resource was made. */
+    const notHonoured = (olds: Record<string, unknown>, newInputs: Record<string, unknown>) => {
+        const recorded = Array.isArray(olds[INPUT_KEYS]) ? (olds[INPUT_KEYS] as string[]) : legacyKeys(olds);
+        return (def.onlyAtCreation ?? []).filter((k) => newInputs[k] !== undefined && !containsUnknown(newInputs[k]) && !recorded.includes(k));
+    };
+
     return {
         async check(olds, news) {
             const inputs = stripEngineKeys(news);
-            const { desired, failures } = checkInputs(def.schema, inputs);
-            if (desired && def.checkTransition && olds && Object.keys(stripEngineKeys(olds)).length > 0) {
-                const previous = def.schema.safeParse(stripEngineKeys(olds));
+            const previousInputs = olds ? stripEngineKeys(olds) : {};
+            const { desired, failures } = checkInputs(def.schema, inputs, def.previewOutputs ?? []);
+            if (desired && def.checkTransition && Object.keys(previousInputs).length > 0) {
+                const previous = def.schema.safeParse(inputsOf(previousInputs));
                 if (previous.success) {
                     failures.push(...def.checkTransition(previous.data, desired));
                 }
@@ -145,12 +230,16 @@ export function makeProviderImplementation<D extends { connection: Connection },
         },
 
         async diff(_id, olds, news) {
-            const oldDesired = def.schema.safeParse(stripEngineKeys(olds));
+            const oldDesired = def.schema.safeParse(inputsOf(stripEngineKeys(olds)));
             if (!oldDesired.success) {
                 return { changes: true, replaces: [], deleteBeforeReplace: def.deleteBeforeReplace };
             }
             const before = compare(oldDesired.data);
-            const newInputs = stripEngineKeys(news);
+            const newInputs = inputsOf(stripEngineKeys(news));
+            for (const key of notHonoured(olds, newInputs)) {
+                await engineLog("info", `${def.kind} ${def.id(oldDesired.data)}: ${key} applies when it is first made; this one exists already and keeps its own (${JSON.stringify(before[key])})`);
+                delete newInputs[key];
+            }
             // Unknown values stand in as the old ones for parsing, so schema defaults still apply to the rest.
             const unknownKeys = Object.keys(newInputs).filter((k) => containsUnknown(newInputs[k]));
             const parsed = def.schema.safeParse({ ...newInputs, ...Object.fromEntries(unknownKeys.map((k) => [k, (oldDesired.data as Record<string, unknown>)[k]])) });
@@ -158,7 +247,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
             const keys = new Set([...Object.keys(before), ...Object.keys(newInputs)]);
             const changed: string[] = [];
             for (const key of keys) {
-                if (key === "connection" || (newInputs[key] === undefined && def.computedWhenUnset?.includes(key as keyof D & string))) {
+                if (key === "connection" || (newInputs[key] === undefined && (def.computedWhenUnset?.includes(key as keyof D & string) || def.onlyAtCreation?.includes(key as keyof D & string)))) {
                     continue;
                 }
                 if (containsUnknown(newInputs[key]) || !sameValue(before[key], after[key])) {
@@ -166,9 +255,15 @@ export function makeProviderImplementation<D extends { connection: Connection },
                 }
             }
             const connectionChange = connectionDiff(oldDesired.data.connection, newInputs.connection);
-            const replaces = changed.filter((k) => (def.replaceProperties as readonly string[]).includes(k));
+            // An unknown value in a replace property is only known once what it comes from is made: it
+            // may well change what exists, so it is shown as the replacement it can be.
+            const replaces = changed.filter((k) => (def.replaceProperties as readonly string[]).includes(k) || (unknownKeys.includes(k) && (def.replaceWhenUnknown as readonly string[] | undefined)?.includes(k)));
             if (connectionChange === "machine") {
                 replaces.push("connection");
+            }
+            const unknownReplaces = replaces.filter((k) => unknownKeys.includes(k));
+            if (unknownReplaces.length > 0) {
+                await engineLog("warning", `${def.kind} ${def.id(oldDesired.data)}: ${unknownReplaces.join(", ")} will only be known when the resources it comes from are made; shown as a replacement because it can change what exists`);
             }
             if (parsed.success && def.diffWarnings) {
                 for (const warning of def.diffWarnings(oldDesired.data, parsed.data)) {
@@ -184,39 +279,68 @@ export function makeProviderImplementation<D extends { connection: Connection },
         },
 
         async create(inputs) {
-            const desired = def.schema.parse(stripEngineKeys(inputs));
+            const raw = stripEngineKeys(inputs);
+            const desired = def.schema.parse(inputsOf(raw));
             const outs = await converge(def, desired);
-            return { id: def.id(desired), outs: plain(outs) };
+            return { id: def.id(desired), outs: stateOutputs(outs, raw) };
         },
 
         async update(_id, olds, news) {
-            const desired = def.schema.parse(stripEngineKeys(news));
-            const previous = def.schema.safeParse(stripEngineKeys(olds));
+            const raw = stripEngineKeys(news);
+            const previous = def.schema.safeParse(inputsOf(stripEngineKeys(olds)));
+            for (const key of notHonoured(olds, raw)) {
+                // Kept as it is on the host (from state), and not recorded as set by the program.
+                raw[key] = undefined;
+            }
+            const desired = def.schema.parse({ ...inputsOf(raw), ...Object.fromEntries(notHonoured(olds, stripEngineKeys(news)).map((k) => [k, previous.success ? (previous.data as Record<string, unknown>)[k] : undefined])) });
             const outs = await converge(def, desired, previous.success ? previous.data : undefined);
-            return { outs: plain(outs) };
+            return { outs: stateOutputs(outs, raw) };
         },
 
         async read(id, props) {
-            const desired = def.schema.parse(stripEngineKeys(props ?? {}));
-            const { observed } = await observeWith(def, desired);
+            const stored = stripEngineKeys(props ?? {});
+            const desired = parseState(stored);
+            const observed = await naming(def, desired, async () => (await observeWith(def, desired)).observed);
             const actual = def.reflect(desired, observed);
             if (actual === undefined) {
                 return { id: undefined as unknown as string, props: {} };
             }
-            const outs = { ...actual, ...def.outputs(actual, observed) };
-            return { id, props: plain(outs), inputs: plain(actual) as unknown as Record<string, unknown> } as pulumi.dynamic.ReadResult;
+            // Inputs in the program's shape: only the keys it set, each as it wrote it unless the host differs.
+            const keys = Array.isArray(stored[INPUT_KEYS]) ? (stored[INPUT_KEYS] as string[]) : legacyKeys(stored);
+            const wanted = compare(desired);
+            const found = compare(actual);
+            const inputs: Record<string, unknown> = {};
+            for (const key of keys) {
+                inputs[key] = key === "connection" || sameValue(wanted[key], found[key]) ? stored[key] : (actual as Record<string, unknown>)[key];
+            }
+            for (const key of names) {
+                // A default the program relies on, changed on the host, is drift too (up puts the default back).
+                if (!keys.includes(key) && key in defaults && !sameValue(wanted[key], found[key])) {
+                    inputs[key] = (actual as Record<string, unknown>)[key];
+                }
+            }
+            const outs = { ...actual, ...def.outputs(actual, observed), connection: stored.connection, [INPUT_KEYS]: keys };
+            return { id, props: plain(outs), inputs: plain(inputs) } as pulumi.dynamic.ReadResult;
         },
 
         async delete(_id, props) {
-            const desired = def.schema.parse(stripEngineKeys(props));
-            await withHostLock(desired.connection, async () => {
-                const { host, observed } = await observeWith(def, desired);
-                const plan = def.planDelete(desired, observed);
-                if (plan.actions.length > 0) {
+            const desired = parseState(props);
+            await withHostLock(desired.connection, () =>
+                naming(def, desired, async () => {
+                    const { host, observed } = await observeWith(def, desired);
+                    const plan = def.planDelete(desired, observed);
+                    if (plan.actions.length === 0) {
+                        await engineLog("info", `${subject(def, desired)}: nothing to delete: ${plan.noop ?? "already gone"}`);
+                        return;
+                    }
                     const result = await host.run(planScript(plan), { step: `delete ${def.kind} ${def.id(desired)}`, mutating: true });
                     await logScriptWarnings(def.kind, def.id(desired), result.stdout);
-                }
-            });
+                    const pending = def.planDelete(desired, await def.observe(host, desired)).actions.map((a) => a.description);
+                    if (pending.length > 0) {
+                        throw new NotAppliedError(pending);
+                    }
+                }),
+            );
         },
     };
 }

@@ -3,3 +3,4 @@ export type { ZfsVolumeArgs, Ext4FilesystemArgs, FstabEntryArgs, DockerStorageCo
 export { DockerHostStorage } from "./components/dockerHostStorage";
 export type { DockerHostStorageArgs } from "./components/dockerHostStorage";
 export type { ConnectionInput } from "./connection";
+export { zvolDevicePath, sizeToBytes, stableUuid } from "./derive";

@@ -1,6 +1,7 @@
 /** The public resource classes: thin typed wrappers that hand plain values to the dynamic provider. */
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "./connection";
+import { sizeToBytes, zvolDevicePath } from "./derive";
 import { serializableProvider } from "./dynamic";
 
 /** Pulumi inputs for the connection (same shape as @pulumi/command's remote.ConnectionArgs, plus extras). */
@@ -58,7 +59,9 @@ export class ZfsVolume extends ZfsDockerResource {
     declare readonly effectiveProperties: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: ZfsVolumeArgs, opts?: pulumi.CustomResourceOptions) {
-        super("ZfsVolume", name, args, ["devicePath", "sizeBytes", "guid", "volblocksizeBytes", "effectiveProperties"], opts);
+        // Known from the inputs, so a preview of an update shows them (the engine hands inputs back as outputs).
+        const known = { devicePath: pulumi.output(args.name).apply(zvolDevicePath), sizeBytes: pulumi.output(args.size).apply(sizeToBytes) };
+        super("ZfsVolume", name, { ...args, ...known }, ["devicePath", "sizeBytes", "guid", "volblocksizeBytes", "effectiveProperties"], opts);
     }
 }
 

@@ -3,6 +3,7 @@
  * This splits them apart again.
  */
 import { ParseError } from "./host/errors";
+import { commandLine, Shell, shellQuote } from "./host/quote";
 
 export const section = (name: string): string => `echo '@@${name}'`;
 
@@ -46,4 +47,23 @@ export function parseKeyValues(text: string): Record<string, string> {
         }
     }
     return out;
+}
+
+/** Fails the read with a message naming the missing tools and the package that has them. */
+export function requireTools(tools: readonly string[], packageHint: string): Shell {
+    const missing = `is not installed on this host (${tools.join(", ")} needed): install ${packageHint}, then run again`;
+    return new Shell(tools.map((t) => `command -v ${shellQuote(t)} >/dev/null 2>&1 || { echo ${shellQuote(`${t} ${missing}`)} >&2; exit 127; }`).join("\n"));
+}
+
+/**
+ * Runs a read-only tool and prints its output; when it fails saying the thing is absent (`absent`
+ * matches its message), prints nothing. Any other failure (no rights, no kernel module) fails the read
+ * with the tool's own words: it must never look like "absent".
+ */
+export function readOrAbsent(argv: readonly string[], absent: string, what: string): Shell {
+    const failed = `reading ${what} failed; the tool said:`;
+    return new Shell(
+        `if pzd_out=$(${commandLine(argv)} 2>&1); then [ -z "$pzd_out" ] || printf '%s\\n' "$pzd_out"; ` +
+            `else pzd_rc=$?; case "$pzd_out" in *${shellQuote(absent)}*) ;; *) echo ${shellQuote(failed)} >&2; printf '%s\\n' "$pzd_out" >&2; exit "$pzd_rc";; esac; fi`,
+    );
 }

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs } from "../resources";
+import { stableUuid } from "../derive";
 import { DockerStorageConfig, Ext4Filesystem, FstabEntry, ZfsVolume } from "../resources";
 
 export interface DockerHostStorageArgs {
@@ -18,6 +19,12 @@ export interface DockerHostStorageArgs {
     volblocksize?: pulumi.Input<string | number>;
     /** Extra ZFS properties for the volume, e.g. { compression: "lz4" }. */
     volumeProperties?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * The UUID the filesystem is formatted with. Default: a stable UUID from the project, stack and
+     * component name (stableUuid), so the fstab line is known at preview time. A filesystem that exists
+     * already keeps its own.
+     */
+    uuid?: pulumi.Input<string>;
     /** ext4 label. Default "docker". */
     label?: pulumi.Input<string>;
     reservedBlocksPercent?: pulumi.Input<number>;
@@ -66,6 +73,7 @@ export class DockerHostStorage extends pulumi.ComponentResource {
             connection: args.connection,
             device: this.volume.devicePath,
             deviceSizeBytes: this.volume.sizeBytes,
+            uuid: args.uuid ?? stableUuid(pulumi.getProject(), pulumi.getStack(), name),
             label: args.label ?? "docker",
             reservedBlocksPercent: args.reservedBlocksPercent,
             extraOptions: args.mkfsOptions,

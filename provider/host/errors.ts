@@ -63,3 +63,14 @@ function connectionHint(stderr: string): string {
     }
     return "What to do: check connection.host and connection.port, and that sshd runs on the host.";
 }
+
+/** An apply ran without error, but reading the host again shows the change did not take. */
+export class NotAppliedError extends Error {
+    readonly name = "NotAppliedError";
+    constructor(readonly pending: string[]) {
+        super(
+            `the host did not take every change: after applying, it still needs ${pending.join("; ")}. ` +
+                "What to do: check the host's logs and whether a tool ignored the request (e.g. a property the installed OpenZFS does not support), then run `pulumi up` again.",
+        );
+    }
+}

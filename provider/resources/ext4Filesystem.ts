@@ -11,7 +11,7 @@ import type { Host } from "../host/host";
 import { sh, Shell } from "../host/quote";
 import type { Plan } from "../plan";
 import { noop } from "../plan";
-import { parseKeyValues, requireSection, section, splitSections } from "../sections";
+import { parseKeyValues, requireSection, requireTools, section, splitSections } from "../sections";
 import { formatSize } from "../units";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -66,12 +66,15 @@ export interface Ext4Outputs {
 
 export function observeScript(device: string): Shell {
     return sh`d=${device}
+${requireTools(["blkid", "blockdev", "dumpe2fs", "findmnt"], "util-linux and e2fsprogs")}
 ${new Shell(section("device"))}
 if [ -b "$d" ]; then real=$(readlink -f "$d"); echo present=1; echo bytes=$(blockdev --getsize64 "$real"); else echo present=0; fi
 ${new Shell(section("blkid"))}
-[ -b "$d" ] && { blkid -p -o export "$d" 2>/dev/null || true; }
+# blkid exits 2 when the device holds no signature; anything else non-zero is a failure to read it.
+sig=""; if [ -b "$d" ]; then rc=0; sig=$(blkid -p -o export "$d") || rc=$?; [ "$rc" = 0 ] || [ "$rc" = 2 ] || { echo "blkid could not read $d (exit $rc)" >&2; exit "$rc"; }; fi
+[ -z "$sig" ] || printf '%s\n' "$sig"
 ${new Shell(section("superblock"))}
-if [ -b "$d" ] && [ "$(blkid -p -s TYPE -o value "$d" 2>/dev/null || true)" = ext4 ]; then dumpe2fs -h "$d" 2>/dev/null || true; fi
+case "$sig" in *"TYPE=ext4"*) dumpe2fs -h "$d" 2>/dev/null || { echo "dumpe2fs could not read the ext4 superblock on $d" >&2; exit 74; } ;; esac
 ${new Shell(section("mounts"))}
 [ -b "$d" ] && { findmnt -n -r -o TARGET -S "$(readlink -f "$d")" 2>/dev/null || true; }
 :`;
@@ -184,13 +187,16 @@ export function planExt4(desired: Ext4Desired, observed: Ext4Observed, previous?
     if ((desired.label ?? "") !== labelOf(observed) && desired.label !== undefined) {
         actions.push({ description: `set label of ${desired.device} to "${desired.label}"`, script: sh`${["e2label", desired.device, desired.label]}` });
     }
-    if (Math.abs(reservedPercent(observed) - desired.reservedBlocksPercent) >= 0.1) {
-        actions.push({ description: `set reserved blocks of ${desired.device} to ${desired.reservedBlocksPercent}%`, script: sh`${["tune2fs", "-m", String(desired.reservedBlocksPercent), desired.device]} >/dev/null` });
-    }
     const fsBytes = filesystemBytes(observed);
-    if (observed.deviceBytes - fsBytes >= GROW_SLACK_BYTES) {
+    const grows = observed.deviceBytes - fsBytes >= GROW_SLACK_BYTES;
+    if (grows) {
         const how = observed.mountpoints.length > 0 ? `online at ${observed.mountpoints[0]}` : "offline";
         actions.push({ description: `grow ext4 on ${desired.device} from ${formatSize(fsBytes)} to ${formatSize(observed.deviceBytes)} (${how})`, script: sh`${["resize2fs", desired.device]} 2>&1` });
+    }
+    // A grow gives the new block groups the kernel's whole-percent share of reserved blocks (5% became
+    // 4.7% when 4G grew online to 6G): after one, the wanted share is set again.
+    if (grows || Math.abs(reservedPercent(observed) - desired.reservedBlocksPercent) >= 0.1) {
+        actions.push({ description: `set reserved blocks of ${desired.device} to ${desired.reservedBlocksPercent}%`, script: sh`${["tune2fs", "-m", String(desired.reservedBlocksPercent), desired.device]} >/dev/null` });
     }
     return actions.length === 0 ? noop(`${desired.device} already holds the wanted ext4 (${formatSize(fsBytes)})`) : { actions };
 }
@@ -220,6 +226,8 @@ export const ext4Filesystem: ResourceDefinition<Ext4Desired, Ext4Observed, Ext4O
     // or deleting the old would wipe the new.
     deleteBeforeReplace: true,
     computedWhenUnset: ["uuid", "label"],
+    // A program that starts choosing UUIDs must not reformat (replace) a filesystem made without one.
+    onlyAtCreation: ["uuid"],
     id: (d) => d.device,
     async observe(host: Host, desired) {
         const result = await host.run(observeScript(desired.device), { step: `read filesystem on ${desired.device}`, mutating: false });

@@ -684,6 +684,9 @@ export const fstabEntry: ResourceDefinition<FstabEntryDesired, FstabEntryObserve
     kind: "FstabEntry",
     schema: fstabEntrySchema as unknown as z.ZodType<FstabEntryDesired, z.ZodTypeDef, unknown>,
     replaceProperties: ["mountPoint", "fstabPath"],
+    // spec is unknown at preview when the filesystem it names is being replaced: that filesystem must be
+    // unmounted before its device can go, so the entry is taken down first and made again.
+    replaceWhenUnknown: ["spec"],
     // The old line and mount must go before the new ones: both would claim the same device or directory.
     deleteBeforeReplace: true,
     diffWarnings(olds, news) {

@@ -10,7 +10,8 @@ import type { Host } from "../host/host";
 import { sh, Shell } from "../host/quote";
 import type { Plan } from "../plan";
 import { noop } from "../plan";
-import { parseKeyValues, requireSection, section, splitSections } from "../sections";
+import { parseKeyValues, readOrAbsent, requireSection, requireTools, section, splitSections } from "../sections";
+import { zvolDevicePath } from "../derive";
 import { formatSize, parseSize } from "../units";
 
 /** Marks volumes we created, so an interrupted create can be adopted and a stranger's volume cannot. */
@@ -129,20 +130,23 @@ export interface ZfsVolumeOutputs {
     effectiveProperties: Record<string, string>;
 }
 
-export const devicePath = (name: string): string => `/dev/zvol/${name}`;
+export const devicePath = zvolDevicePath;
 
 export function observeScript(name: string): Shell {
     const dev = devicePath(name);
+    const pool = name.split("/")[0];
     return sh`n=${name}
-pool=${name.split("/")[0]}
+${requireTools(["zpool", "zfs"], "OpenZFS (zfsutils-linux)")}
 ${new Shell(section("pool"))}
-if zpool list -H -o name "$pool" >/dev/null 2>&1; then echo yes; else echo no; fi
+pools=$(${readOrAbsent(["zpool", "list", "-H", "-o", "name", pool], "no such pool", `pool ${pool}`)})
+if [ -n "$pools" ]; then echo yes; else echo no; fi
 ${new Shell(section("props"))}
-zfs get -H -p -o property,value,source all "$n" 2>/dev/null || true
+props=$(${readOrAbsent(["zfs", "get", "-H", "-p", "-o", "property,value,source", "all", name], "dataset does not exist", `the properties of ${name}`)})
+[ -z "$props" ] || printf '%s\n' "$props"
 ${new Shell(section("device"))}
-if [ -e ${dev} ]; then echo present=1; blkid -p -o export ${dev} 2>/dev/null || true; else echo present=0; fi
+if [ -e ${dev} ]; then echo present=1; rc=0; blkid -p -o export ${dev} || rc=$?; [ "$rc" = 0 ] || [ "$rc" = 2 ] || { echo ${`blkid could not read ${dev} (exit`} "$rc)" >&2; exit "$rc"; }; else echo present=0; fi
 ${new Shell(section("snapshots"))}
-zfs list -H -t snapshot -o name -d 1 "$n" 2>/dev/null | wc -l`;
+if [ -n "$props" ]; then zfs list -H -t snapshot -o name -d 1 "$n" | wc -l; else echo 0; fi`;
 }
 
 /** Parses `zfs get -H -p -o property,value,source` lines. */
@@ -283,6 +287,7 @@ export const zfsVolume: ResourceDefinition<ZfsVolumeDesired, ZfsVolumeObserved, 
     kind: "ZfsVolume",
     schema: zfsVolumeSchema as unknown as z.ZodType<ZfsVolumeDesired, z.ZodTypeDef, unknown>,
     replaceProperties: ["name", "volblocksize", "sparse"],
+    previewOutputs: ["devicePath", "sizeBytes"],
     deleteBeforeReplace: true,
     comparable: (d) => ({ size: parseSize(d.size), volblocksize: d.volblocksize === undefined ? undefined : parseSize(d.volblocksize) }),
     checkTransition(olds, news): Failure[] {

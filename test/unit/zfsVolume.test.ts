@@ -165,7 +165,7 @@ describe("resources/zfsVolume", () => {
     describe("facts: the observe script under a real shell", () => {
         // zfs, zpool and blkid are shell functions defined before the framed script: functions win
         // over PATH, which the preamble resets. The device does not exist here, so present=0.
-        const fakes = (props: string) => `zpool() { [ "$1 $2 $3 $4" = "list -H -o name" ] && [ "$5" = tank ]; }
+        const fakes = (props: string) => `zpool() { [ "$1 $2 $3 $4" = "list -H -o name" ] && [ "$5" = tank ] && echo tank; }
 zfs() {
   case "$1" in
     get) [ "$*" = "get -H -p -o property,value,source all tank/pzd-unit-none" ] && printf '%s' '${props.replace(/'/g, "'\\''")}';;
