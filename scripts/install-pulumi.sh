@@ -68,6 +68,17 @@ if ! have_working_install; then
   fi
 fi
 
+# The dynamic-provider plugin, where the CLI looks for its bundled plugins (beside the binary), so it is
+# found without a PATH entry (and without "using pulumi-resource-pulumi-nodejs from $PATH" warnings). Like
+# the script shipped in @pulumi/pulumi, it runs the dynamic-provider host of the SDK the program installed.
+plugin="$BIN_DIR/pulumi-resource-pulumi-nodejs"
+plugin_text='#!/bin/sh
+script=$(node -e "console.log(require.resolve(\"@pulumi/pulumi/cmd/dynamic-provider\"))") || exit 1
+exec node "$script" "$@"'
+if [ -w "$BIN_DIR" ] && [ "$(cat "$plugin" 2>/dev/null)" != "$plugin_text" ]; then
+  printf '%s\n' "$plugin_text" >"$plugin.tmp" && chmod 755 "$plugin.tmp" && mv "$plugin.tmp" "$plugin"
+fi
+
 if $print_path_only; then
   echo "export PATH=\"$BIN_DIR:\$PATH\""
 else

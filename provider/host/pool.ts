@@ -21,6 +21,11 @@ export function hostFor(connection: Connection): Host {
     return host;
 }
 
+/** Serves `connection` with the caller's Host: the unit tests run the real scripts through a shell with fake tools. */
+export function useHostFor(connection: Connection, host: Host): void {
+    hosts.set(JSON.stringify(connection), host);
+}
+
 /** Runs `work` after every earlier mutation of the same machine has finished. */
 export async function withHostLock<T>(connection: Connection, work: () => Promise<T>): Promise<T> {
     const key = hostIdentity(connection);

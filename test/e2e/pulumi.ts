@@ -13,7 +13,8 @@ function pulumiPath(): string {
     const line = execa.sync("bash", [path.join(repo, "scripts", "install-pulumi.sh"), "--print-path"]).stdout;
     const dir = /export PATH="([^:]+):/.exec(line)?.[1];
     if (!dir) throw new Error(`install-pulumi.sh printed no PATH: ${line}`);
-    return `${dir}:${process.env.PATH}:${path.join(repo, "node_modules", "@pulumi", "pulumi")}`;
+    // The dynamic-provider plugin sits beside the CLI; nothing from this repo's node_modules is on PATH.
+    return `${dir}:${process.env.PATH}`;
 }
 
 export interface RunResult {
@@ -28,12 +29,20 @@ export class PulumiProject {
     private readonly env: Record<string, string>;
     readonly stack = "test";
 
-    constructor(readonly name: string, program: string) {
-        this.dir = path.join(repo, ".pulumi-test", `${name}-${process.pid}-${Date.now().toString(36)}`);
+    /**
+     * `root`: where the project directory is made. Under the repo (the default) `@pulumi/pulumi` and
+     * `pulumi-zfs-docker` resolve from the repo's node_modules; elsewhere the project brings its own
+     * (`packageJson`, `files`), as a user's project does.
+     */
+    constructor(readonly name: string, program: string, options: { root?: string; packageJson?: object; files?: Record<string, string> } = {}) {
+        this.dir = path.join(options.root ?? path.join(repo, ".pulumi-test"), `${name}-${process.pid}-${Date.now().toString(36)}`);
         fs.mkdirSync(path.join(this.dir, "state"), { recursive: true });
         fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`);
-        fs.writeFileSync(path.join(this.dir, "package.json"), JSON.stringify({ name, private: true, main: "index.ts" }, null, 2));
+        fs.writeFileSync(path.join(this.dir, "package.json"), JSON.stringify(options.packageJson ?? { name, private: true, main: "index.ts" }, null, 2));
         fs.writeFileSync(path.join(this.dir, "index.ts"), program);
+        for (const [file, text] of Object.entries(options.files ?? {})) {
+            fs.writeFileSync(path.join(this.dir, file), text);
+        }
         this.env = {
             PATH: pulumiPath(),
             PULUMI_BACKEND_URL: `file://${path.join(this.dir, "state")}`,
@@ -72,6 +81,18 @@ export class PulumiProject {
         return this.run(["preview", "--diff", ...args]);
     }
 
+    /** `pulumi preview --json`, parsed into steps. */
+    async previewSteps(args: string[] = []): Promise<{ steps: PlannedStep[]; summary: Record<string, number> }> {
+        return parsePreview((await this.run(["preview", "--json", ...args])).stdout);
+    }
+
+    /** What the last update did, from `pulumi stack history --json` ("same" left out). */
+    async lastUpdateChanges(): Promise<Record<string, number>> {
+        const history = JSON.parse((await this.run(["stack", "history", "--json"])).stdout) as { kind: string; resourceChanges?: Record<string, number> }[];
+        const last = history.find((h) => h.kind === "update");
+        return Object.fromEntries(Object.entries(last?.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && n > 0));
+    }
+
     refresh(args: string[] = []): Promise<RunResult> {
         return this.run(["refresh", "--yes", "--skip-preview", ...args]);
     }
@@ -107,3 +128,46 @@ export class PulumiProject {
 
 /** Program text that imports our package as a user would. */
 export const header = `import * as pulumi from "@pulumi/pulumi";\nimport * as zd from "pulumi-zfs-docker";\n`;
+
+/** One step of `pulumi preview --json`, reduced to what a reviewer reads. */
+export interface PlannedStep {
+    op: string;
+    /** The resource type's last part (ZfsVolume) and the resource name. */
+    kind: string;
+    name: string;
+    /** Input names whose values differ between the old and the new inputs, as the engine shows them. */
+    changedInputs: string[];
+    replaceReasons: string[];
+}
+
+interface RawStep {
+    op: string;
+    urn: string;
+    oldState?: { inputs?: Record<string, unknown> };
+    newState?: { inputs?: Record<string, unknown> };
+    replaceReasons?: string[];
+}
+
+/** Parses `pulumi preview --json` (the engine's own step list), never the human text. */
+export function parsePreview(json: string): { steps: PlannedStep[]; summary: Record<string, number> } {
+    const parsed = JSON.parse(json) as { steps?: RawStep[]; changeSummary?: Record<string, number> };
+    const steps = (parsed.steps ?? []).map((step) => {
+        const type = step.urn.split("::")[2] ?? "";
+        const olds = step.oldState?.inputs ?? {};
+        const news = step.newState?.inputs ?? {};
+        const keys = [...new Set([...Object.keys(olds), ...Object.keys(news)])].filter((k) => k !== "__provider");
+        return {
+            op: step.op,
+            kind: type.split(/[:/]/).pop() ?? type,
+            name: step.urn.split("::").pop() ?? "",
+            changedInputs: keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k])).sort(),
+            replaceReasons: step.replaceReasons ?? [],
+        };
+    });
+    return { steps, summary: parsed.changeSummary ?? {} };
+}
+
+/** The steps that change something ("same" steps and the stack itself left out). */
+export function changes(preview: { steps: PlannedStep[] }): PlannedStep[] {
+    return preview.steps.filter((s) => s.op !== "same" && s.kind !== "Stack");
+}
