@@ -97,6 +97,10 @@ describe("previews say exactly what up does (component and hand-wired, two hosts
         assert.deepEqual(plan(preview), ["Ext4Filesystem comp-ext4 update", "Ext4Filesystem fs update", "ZfsVolume comp-volume update", "ZfsVolume vol update"]);
         for (const step of preview.filter((s) => s.kind === "ZfsVolume")) assert.deepEqual(step.changedInputs, ["size", "sizeBytes"]);
         for (const step of preview.filter((s) => s.kind === "Ext4Filesystem")) assert.deepEqual(step.changedInputs, ["deviceSizeBytes"]);
+        // What a reviewer reads in the pull request (the README shows a capture of it).
+        const text = (await project.preview()).stdout;
+        assert.doesNotMatch(text, /replace|\[unknown\]/);
+        console.log(text.replace(/^/gm, "      | "));
 
         await project.up();
         assert.deepEqual(await project.lastUpdateChanges(), { update: 4 }, "up did the four updates the preview showed, nothing else");
