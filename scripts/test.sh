@@ -20,6 +20,8 @@ count() { # log file
 log_dir=$(mktemp -d)
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
+  echo "== lint (tsc --noEmit over provider, tests, bench and examples)"
+  npm run --silent lint || { echo "lint failed" >&2; status=1; }
   echo "== unit tests"
   npx mocha --forbid-only --forbid-pending 'test/unit/**/*.test.ts' 2>&1 | tee "$log_dir/unit.log"; rc=${PIPESTATUS[0]}
   count "$log_dir/unit.log"; [ "$rc" = 0 ] || status=1
