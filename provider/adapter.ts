@@ -45,7 +45,7 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
      * its size in bytes): the engine hands inputs back as outputs during preview, so these stay known.
      * Accepted by check, never compared by diff.
      */
-    previewOutputs?: readonly string[];
+    previewOutputs?: Readonly<Record<string, (desired: Desired) => unknown>>;
     /**
      * Inputs used only when the thing is first made (the UUID a filesystem is formatted with): set later
      * on a resource made without it, it is ignored with a note, and what exists is kept.
@@ -195,6 +195,7 @@ function partial<D extends { connection: Connection }, O, Out extends object>(de
 /** The implementation behind each provider method, looked up by resource kind at run time. */
 export function makeProviderImplementation<D extends { connection: Connection }, O, Out extends object>(def: ResourceDefinition<D, O, Out>): pulumi.dynamic.ResourceProvider {
     const names = inputNames(def.schema);
+    const derivedNames = Object.keys(def.previewOutputs ?? {});
     const defaults = inputDefaults(def.schema);
     const compare = (d: D) => ({ ...(d as Record<string, unknown>), ...(def.comparable?.(d) ?? {}) }) as Record<string, unknown>;
     /** Only input names, so outputs stored beside them in state never reach the schema. */
@@ -202,7 +203,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
     const parseState = (props: Record<string, unknown>) => def.schema.parse(inputsOf(stripEngineKeys(props)));
     /** State and what the program gave: the desired values with defaults, and which keys the program set. */
     const stateOutputs = (outs: Out & D, raw: Record<string, unknown>) => {
-        const keys = givenKeys(raw, names);
+        const keys = givenKeys(raw, [...names, ...derivedNames]);
         return plain({ ...outs, connection: raw.connection ?? outs.connection, [INPUT_KEYS]: keys });
     };
     /** State written before input keys were recorded: a key counts as set when it differs from its default. */
@@ -219,7 +220,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
         async check(olds, news) {
             const inputs = stripEngineKeys(news);
             const previousInputs = olds ? stripEngineKeys(olds) : {};
-            const { desired, failures } = checkInputs(def.schema, inputs, def.previewOutputs ?? []);
+            const { desired, failures } = checkInputs(def.schema, inputs, derivedNames);
             if (desired && def.checkTransition && Object.keys(previousInputs).length > 0) {
                 const previous = def.schema.safeParse(inputsOf(previousInputs));
                 if (previous.success) {
@@ -311,7 +312,8 @@ export function makeProviderImplementation<D extends { connection: Connection },
             const found = compare(actual);
             const inputs: Record<string, unknown> = {};
             for (const key of keys) {
-                inputs[key] = key === "connection" || sameValue(wanted[key], found[key]) ? stored[key] : (actual as Record<string, unknown>)[key];
+                const derive = def.previewOutputs?.[key];
+                inputs[key] = derive ? derive(actual) : key === "connection" || sameValue(wanted[key], found[key]) ? stored[key] : (actual as Record<string, unknown>)[key];
             }
             for (const key of names) {
                 // A default the program relies on, changed on the host, is drift too (up puts the default back).

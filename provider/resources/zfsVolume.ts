@@ -287,7 +287,8 @@ export const zfsVolume: ResourceDefinition<ZfsVolumeDesired, ZfsVolumeObserved, 
     kind: "ZfsVolume",
     schema: zfsVolumeSchema as unknown as z.ZodType<ZfsVolumeDesired, z.ZodTypeDef, unknown>,
     replaceProperties: ["name", "volblocksize", "sparse"],
-    previewOutputs: ["devicePath", "sizeBytes"],
+    // The class computes these from the inputs (resources.ts) so a preview knows them; refresh does the same.
+    previewOutputs: { devicePath: (d) => devicePath(d.name), sizeBytes: (d) => parseSize(d.size) },
     deleteBeforeReplace: true,
     comparable: (d) => ({ size: parseSize(d.size), volblocksize: d.volblocksize === undefined ? undefined : parseSize(d.volblocksize) }),
     checkTransition(olds, news): Failure[] {

@@ -175,17 +175,18 @@ udevadm() { :; }
         it("refresh of an unchanged volume returns exactly the program's inputs, as it wrote them", async () => {
             useHostFor(local, fakeZfsHost({ volsize: 2 * 2 ** 30, honourSet: true }));
             const provider = makeProviderImplementation(definitions.ZfsVolume);
-            const state = { ...volume, sparse: true, properties: {}, forceDestroy: false, devicePath: "/dev/zvol/tank/x", sizeBytes: 2 * 2 ** 30, [INPUT_KEYS]: ["connection", "name", "size"] };
+            const given = { ...volume, devicePath: "/dev/zvol/tank/x", sizeBytes: 2 * 2 ** 30 };
+            const state = { ...given, sparse: true, properties: {}, forceDestroy: false, [INPUT_KEYS]: ["connection", "name", "size", "devicePath", "sizeBytes"] };
             const read = await provider.read!("tank/x", state);
-            assert.deepEqual(read.inputs, volume);
+            assert.deepEqual(read.inputs, given);
         });
 
         it("refresh shows real drift in the program's own shape: only the key that differs", async () => {
             useHostFor(local, fakeZfsHost({ volsize: 3 * 2 ** 30, honourSet: true }));
             const provider = makeProviderImplementation(definitions.ZfsVolume);
-            const state = { ...volume, sparse: true, properties: {}, forceDestroy: false, [INPUT_KEYS]: ["connection", "name", "size"] };
+            const state = { ...volume, sizeBytes: 2 * 2 ** 30, sparse: true, properties: {}, forceDestroy: false, [INPUT_KEYS]: ["connection", "name", "size", "sizeBytes"] };
             const read = await provider.read!("tank/x", state);
-            assert.deepEqual(read.inputs, { ...volume, size: "3G" });
+            assert.deepEqual(read.inputs, { ...volume, size: "3G", sizeBytes: 3 * 2 ** 30 });
         });
 
         it("a zpool that cannot be used (no rights) is an error that says so, never 'pool does not exist'", async () => {
