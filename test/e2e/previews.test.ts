@@ -4,10 +4,22 @@
  * (as the README shows) on the other. Steps are read from the engine's JSON, never from its text.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
 import type { PlannedStep } from "./pulumi";
+import { reviewMarkdown } from "../../provider/review/summary";
 import { changes, header, PulumiProject } from "./pulumi";
+
+/** The reviewer's summary of a real preview, shown in the test log (docs/review.md quotes these). */
+function review(title: string, json: string): string {
+    const markdown = reviewMarkdown(json);
+    // PZD_CAPTURE_DIR keeps the engine's JSON, for the summariser's unit fixtures (test/fixtures/previews).
+    if (process.env.PZD_CAPTURE_DIR) fs.writeFileSync(path.join(process.env.PZD_CAPTURE_DIR, `${title.split(" ")[0]}.json`), json);
+    console.log(`      --- review summary: ${title}\n${markdown.replace(/^/gm, "      > ")}`);
+    return markdown;
+}
 
 const program = `${header}
 const cfg = new pulumi.Config();
@@ -93,7 +105,11 @@ describe("previews say exactly what up does (component and hand-wired, two hosts
 
     it("(c) a size grow → exactly ZfsVolume update (size) and Ext4Filesystem update per host, and up does just that", async () => {
         await project.run(["config", "set", "size", "3G"]);
-        const preview = changes(await project.previewSteps());
+        const planned = await project.previewSteps();
+        const preview = changes(planned);
+        const summary = review("grow", planned.json);
+        assert.doesNotMatch(summary, /Destructive/, "a grow is neither destructive nor disruptive");
+        assert.match(summary, /\| ZfsVolume \| `comp-volume` \| update \| size, sizeBytes \|/);
         assert.deepEqual(plan(preview), ["Ext4Filesystem comp-ext4 update", "Ext4Filesystem fs update", "ZfsVolume comp-volume update", "ZfsVolume vol update"]);
         for (const step of preview.filter((s) => s.kind === "ZfsVolume")) assert.deepEqual(step.changedInputs, ["size", "sizeBytes"]);
         for (const step of preview.filter((s) => s.kind === "Ext4Filesystem")) assert.deepEqual(step.changedInputs, ["deviceSizeBytes"]);
@@ -127,7 +143,11 @@ describe("previews say exactly what up does (component and hand-wired, two hosts
     it("(e) a volblocksize change → the volume is replaced, and what sits on it: the filesystem and its mount; Docker's settings are not", async () => {
         await project.run(["config", "set", "volblocksize", "64K"]);
         try {
-            const preview = changes(await project.previewSteps());
+            const planned = await project.previewSteps();
+            const preview = changes(planned);
+            const summary = review("volblocksize change (replace)", planned.json);
+            assert.match(summary, /Destructive or disruptive[\s\S]*zvol tank\/gold-\S+ is to be destroyed/);
+            assert.match(summary, /is formatted: a new, empty ext4/);
             const byResource = new Map<string, Set<string>>();
             for (const step of preview) byResource.set(`${step.kind} ${step.name}`, new Set([...(byResource.get(`${step.kind} ${step.name}`) ?? []), step.op]));
             assert.deepEqual([...byResource.keys()].sort(), [
@@ -147,8 +167,10 @@ describe("previews say exactly what up does (component and hand-wired, two hosts
     it("(f) a hand-made drift of one daemon.json key → exactly that resource and property after refresh", async () => {
         await hosts[1].exec(`sed -i 's/"overlay2"/"vfs"/' /etc/docker/daemon.json`);
         await project.refresh();
-        const preview = changes(await project.previewSteps());
+        const planned = await project.previewSteps();
+        const preview = changes(planned);
         assert.deepEqual(plan(preview), ["DockerStorageConfig docker update"]);
+        assert.match(review("storage driver drift repaired (driver change)", planned.json), /Docker is restarted on overlay2: running containers stop/);
         assert.deepEqual(preview[0].changedInputs, ["storageDriver"]);
         await project.up();
         assert.equal(JSON.parse((await hosts[1].exec("cat /etc/docker/daemon.json")).stdout)["storage-driver"], "overlay2");

@@ -82,8 +82,9 @@ export class PulumiProject {
     }
 
     /** `pulumi preview --json`, parsed into steps. */
-    async previewSteps(args: string[] = []): Promise<{ steps: PlannedStep[]; summary: Record<string, number> }> {
-        return parsePreview((await this.run(["preview", "--json", ...args])).stdout);
+    async previewSteps(args: string[] = []): Promise<{ steps: PlannedStep[]; summary: Record<string, number>; json: string }> {
+        const json = (await this.run(["preview", "--json", ...args])).stdout;
+        return { ...parsePreview(json), json };
     }
 
     /** What the last update did, from `pulumi stack history --json` ("same" left out). */
