@@ -31,6 +31,10 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
      * when the filesystem is replaced): then what exists must be taken down first, so it is a replacement.
      */
     replaceWhenUnknown?: ReadonlyArray<keyof Desired & string>;
+    /** The outputs it returns besides its inputs, each with a description: the classes, schema.json and the docs derive from it. */
+    outputsSchema: z.AnyZodObject;
+    /** For the generated docs: what it is, and what it never does unless a flag says so (flag → what). */
+    documentation: { summary: string; guardedBy: Record<string, string> };
     /** Delete the old one first: the new one would collide with it (same name, same device). */
     deleteBeforeReplace: boolean;
     /** The value a property is compared by (e.g. sizes as bytes), so equal values never show as a change. */
@@ -156,6 +160,9 @@ async function converge<D extends { connection: Connection }, O, Out extends obj
             for (const warning of plan.warnings ?? []) {
                 await engineLog("warning", `${subject(def, desired)}: ${warning}`);
             }
+            // Waiting for a device node, a large mkfs or a Docker restart can take minutes on a slow host:
+            // say what is running, so the engine's log shows progress rather than silence.
+            await engineLog("info", `${subject(def, desired)}: ${plan.actions.map((a) => a.description).join("; then ")}`);
             let applied = "";
             try {
                 applied = (await host.run(planScript(plan), { step: `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`, mutating: true })).stdout;
@@ -335,6 +342,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
                         await engineLog("info", `${subject(def, desired)}: nothing to delete: ${plan.noop ?? "already gone"}`);
                         return;
                     }
+                    await engineLog("info", `${subject(def, desired)}: ${plan.actions.map((a) => a.description).join("; then ")}`);
                     const result = await host.run(planScript(plan), { step: `delete ${def.kind} ${def.id(desired)}`, mutating: true });
                     await logScriptWarnings(def.kind, def.id(desired), result.stdout);
                     const pending = def.planDelete(desired, await def.observe(host, desired)).actions.map((a) => a.description);

@@ -4,9 +4,9 @@
  * DockerStorageConfig (overlay2, verified with `docker info`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionArgs } from "../resources";
+import type { ConnectionArgs } from "../classes";
 import { stableUuid } from "../derive";
-import { DockerStorageConfig, Ext4Filesystem, FstabEntry, ZfsVolume } from "../resources";
+import { DockerStorageConfig, Ext4Filesystem, FstabEntry, ZfsVolume } from "../classes";
 
 export interface DockerHostStorageArgs {
     connection: ConnectionArgs;

@@ -6,28 +6,22 @@
 import { strict as assert } from "assert";
 import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
-import { header, PulumiProject } from "./pulumi";
+import { exampleProgram, PulumiProject } from "./pulumi";
 
-const program = `${header}
-const cfg = new pulumi.Config();
-const hosts = cfg.requireObject<{ host: string; port: number; hostKey: string }[]>("hosts");
-const privateKey = cfg.requireSecret("privateKey");
-export const storage = hosts.map((h, i) => {
-    const s = new zd.DockerHostStorage("host" + i, {
-        connection: { host: h.host, port: h.port, hostKey: h.hostKey, privateKey },
-        pool: "tank", volumeName: cfg.require("volumeName"), size: "2G",
-        forceDestroy: cfg.getBoolean("forceDestroy") ?? false,
-    });
-    return { device: s.devicePath, uuid: s.uuid, mountPoint: s.mountPoint, driver: s.storageDriver, backing: s.backingFilesystem };
-});
-`;
+/** The tests run the examples users copy: examples/fleet here, examples/migrate-zfs-driver below. */
+const program = exampleProgram("fleet");
 
 async function dockerStorage(host: TestHost): Promise<string> {
     return (await host.exec(`docker info --format '{{.Driver}} {{range .DriverStatus}}{{if eq (index . 0) "Backing Filesystem"}}{{index . 1}}{{end}}{{end}} {{.DockerRootDir}}'`)).stdout.trim();
 }
 
-function hostsConfig(hosts: TestHost[]): string {
-    return JSON.stringify(hosts.map((h) => ({ host: h.host, port: h.port, hostKey: h.hostKey })));
+/** As examples/fleet's header says: `pulumi config set --path 'hosts[i].host' ...`, one field at a time. */
+async function setHosts(project: PulumiProject, hosts: TestHost[]): Promise<void> {
+    for (const [i, h] of hosts.entries()) {
+        await project.run(["config", "set", "--path", `hosts[${i}].host`, h.host]);
+        await project.run(["config", "set", "--path", `hosts[${i}].port`, String(h.port)]);
+        await project.run(["config", "set", "--path", `hosts[${i}].hostKey`, h.hostKey]);
+    }
 }
 
 describe("DockerHostStorage on two hosts under the real Pulumi CLI", function () {
@@ -45,8 +39,8 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
             original.push((await h.exec("sha256sum /etc/fstab /etc/docker/daemon.json")).stdout);
         }
         project = new PulumiProject("docker-host-storage", program);
-        await project.init({ volumeName }, { privateKey: hosts[0].privateKey });
-        await project.run(["config", "set", "hosts", hostsConfig(hosts)]);
+        await project.init({ volumeName, size: "2G" }, { privateKey: hosts[0].privateKey });
+        await setHosts(project, hosts);
     });
     after(() => project?.cleanup());
 
@@ -62,7 +56,7 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
             assert.equal(JSON.parse((await h.exec("cat /etc/docker/daemon.json")).stdout)["log-level"], "warn");
         }
         const outputs = (await project.outputs()).storage as Array<Record<string, string>>;
-        assert.deepEqual(outputs.map((o) => [o.driver, o.backing, o.mountPoint]), [["overlay2", "extfs", "/var/lib/docker"], ["overlay2", "extfs", "/var/lib/docker"]]);
+        assert.deepEqual(outputs.map((o) => [o.driver, o.backingFilesystem, o.mountPoint]), [["overlay2", "extfs", "/var/lib/docker"], ["overlay2", "extfs", "/var/lib/docker"]]);
         console.log(`      up of 2 hosts: ${up.seconds}s`);
     });
 
@@ -127,10 +121,9 @@ describe("a host already running Docker on the zfs driver", function () {
         const layers = Number((await host.exec(`zfs list -H -r -o name ${old} | wc -l`)).stdout.trim());
         assert.ok(layers >= 2, "the zfs driver made a dataset for the image layer");
 
-        const project = new PulumiProject("zfs-driver-migration", program);
+        const project = new PulumiProject("zfs-driver-migration", exampleProgram("migrate-zfs-driver"));
         try {
-            await project.init({ volumeName: uniqueName("docker") }, { privateKey: host.privateKey });
-            await project.run(["config", "set", "hosts", hostsConfig([host])]);
+            await project.init({ volumeName: uniqueName("docker"), size: "2G", host: host.host, port: String(host.port), hostKey: host.hostKey }, { privateKey: host.privateKey });
             await project.up();
             assert.equal(await dockerStorage(host), "overlay2 extfs /var/lib/docker");
             assert.match((await host.exec(`zfs get -H -o value mountpoint ${old}`)).stdout.trim(), /^\/var\/lib\/docker\.pre-pulumi-zfs-docker/);

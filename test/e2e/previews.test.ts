@@ -1,63 +1,26 @@
 /**
  * Golden previews: what `pulumi preview --json` says must be exactly what `pulumi up` then does.
- * One stack, two real hosts: the DockerHostStorage component on one, the four resources wired by hand
- * (as the README shows) on the other. Steps are read from the engine's JSON, never from its text.
+ * Two stacks on two real hosts, side by side: examples/fleet (the DockerHostStorage component) and
+ * examples/single-host (the four resources wired by hand, as the README shows). Steps are read from the
+ * engine's JSON, never from its text; the review summary is made from the same JSON.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { reviewMarkdown } from "../../provider/review/summary";
 import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
 import type { PlannedStep } from "./pulumi";
-import { reviewMarkdown } from "../../provider/review/summary";
-import { changes, header, PulumiProject } from "./pulumi";
+import { changes, exampleProgram, PulumiProject } from "./pulumi";
 
 /** The reviewer's summary of a real preview, shown in the test log (docs/review.md quotes these). */
 function review(title: string, json: string): string {
     const markdown = reviewMarkdown(json);
     // PZD_CAPTURE_DIR keeps the engine's JSON, for the summariser's unit fixtures (test/fixtures/previews).
-    if (process.env.PZD_CAPTURE_DIR) fs.writeFileSync(path.join(process.env.PZD_CAPTURE_DIR, `${title.split(" ")[0]}.json`), json);
+    if (process.env.PZD_CAPTURE_DIR) fs.writeFileSync(path.join(process.env.PZD_CAPTURE_DIR, `${title}.json`), json);
     console.log(`      --- review summary: ${title}\n${markdown.replace(/^/gm, "      > ")}`);
     return markdown;
 }
-
-const program = `${header}
-const cfg = new pulumi.Config();
-const hosts = cfg.requireObject<{ host: string; port: number; hostKey: string }[]>("hosts");
-const privateKey = cfg.requireSecret("privateKey");
-const size = cfg.require("size");
-const label = cfg.get("label") ?? "docker";
-const volblocksize = cfg.get("volblocksize");
-const forceDestroy = cfg.getBoolean("forceDestroy") ?? false;
-const volumeName = cfg.require("volumeName");
-
-// Host 0: the component.
-const component = new zd.DockerHostStorage("comp", {
-    connection: { host: hosts[0].host, port: hosts[0].port, hostKey: hosts[0].hostKey, privateKey },
-    pool: "tank", volumeName, size, label, volblocksize, forceDestroy,
-});
-
-// Host 1: the same layout wired by hand, as the README shows.
-const connection = { host: hosts[1].host, port: hosts[1].port, hostKey: hosts[1].hostKey, privateKey };
-const volume = new zd.ZfsVolume("vol", { connection, name: "tank/" + volumeName, size, volblocksize, forceDestroy });
-const filesystem = new zd.Ext4Filesystem("fs", {
-    connection,
-    device: volume.devicePath,          // known at preview: computed from the name
-    deviceSizeBytes: volume.sizeBytes,  // known at preview: computed from size
-    uuid: zd.stableUuid(pulumi.getProject(), pulumi.getStack(), "fs"),
-    label,
-});
-const mount = new zd.FstabEntry("mount", {
-    connection,
-    spec: pulumi.interpolate\`UUID=\${filesystem.uuid}\`,
-    mountPoint: "/var/lib/docker", fsType: "ext4",
-    moveAsideExisting: true, stopUnits: ["docker.socket", "docker.service"],
-});
-const docker = new zd.DockerStorageConfig("docker", { connection, storageDriver: "overlay2", requiresMountsFor: ["/var/lib/docker"] }, { dependsOn: [mount] });
-
-export const drivers = [component.storageDriver, docker.activeDriver];
-export const uuids = [component.uuid, filesystem.uuid];
-`;
 
 /** "kind name op" per changed resource, sorted: the whole plan in a line a failure message can show. */
 function plan(steps: PlannedStep[]): string[] {
@@ -66,114 +29,130 @@ function plan(steps: PlannedStep[]): string[] {
 
 const REPLACE_OPS = new Set(["replace", "create-replacement", "delete-replaced"]);
 
-describe("previews say exactly what up does (component and hand-wired, two hosts)", function () {
+/** Resource → the set of ops the preview has for it. */
+function opsByResource(steps: PlannedStep[]): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const step of steps) out.set(`${step.kind} ${step.name}`, new Set([...(out.get(`${step.kind} ${step.name}`) ?? []), step.op]));
+    return out;
+}
+
+describe("previews say exactly what up does (examples/fleet and examples/single-host, a host each)", function () {
     let hosts: TestHost[];
-    let project: PulumiProject;
+    let fleet: PulumiProject;
+    let single: PulumiProject;
+    const both = <T>(work: (p: PulumiProject) => Promise<T>) => Promise.all([work(fleet), work(single)]);
+    const C = "docker-storage-0";
 
     before(async () => {
         hosts = await sharedHosts(2);
         await Promise.all(hosts.map((h) => ensurePool(h)));
-        project = new PulumiProject("golden-previews", program);
-        await project.init({ volumeName: uniqueName("gold"), size: "2G" }, { privateKey: hosts[0].privateKey });
-        await project.run(["config", "set", "hosts", JSON.stringify(hosts.map((h) => ({ host: h.host, port: h.port, hostKey: h.hostKey })))]);
-        const preview = await project.previewSteps();
+        fleet = new PulumiProject("golden-fleet", exampleProgram("fleet"));
+        single = new PulumiProject("golden-single", exampleProgram("single-host"));
+        await fleet.init({ volumeName: uniqueName("gold"), size: "2G" }, { privateKey: hosts[0].privateKey });
+        // As the example's header says: hosts from stack config, one field at a time.
+        await fleet.run(["config", "set", "--path", "hosts[0].host", hosts[0].host]);
+        await fleet.run(["config", "set", "--path", "hosts[0].port", String(hosts[0].port)]);
+        await fleet.run(["config", "set", "--path", "hosts[0].hostKey", hosts[0].hostKey]);
+        await single.init({ volumeName: uniqueName("gold"), size: "2G", host: hosts[1].host, port: String(hosts[1].port), hostKey: hosts[1].hostKey }, { privateKey: hosts[1].privateKey });
+        const [first] = await both((p) => p.previewSteps());
         // Even the first preview knows the fstab line: nothing in it waits on a host.
-        assert.ok(preview.steps.filter((s) => s.op === "create").length >= 9, JSON.stringify(plan(preview.steps)));
-        await project.up();
+        const mount = first.steps.find((s) => s.kind === "FstabEntry");
+        assert.equal(mount?.op, "create");
+        await both((p) => p.up());
     });
     after(async () => {
-        if (!project) return;
-        await project.run(["config", "set", "forceDestroy", "true"]);
-        await project.up().catch(() => undefined);
-        await project.destroy().catch(() => undefined);
-        project.cleanup();
+        await Promise.all([fleet, single].filter(Boolean).map(async (p) => {
+            await p.run(["config", "set", "forceDestroy", "true"]);
+            await p.up().catch(() => undefined);
+            await p.destroy().catch(() => undefined);
+            p.cleanup();
+        }));
     });
 
     it("(a) no change → only `same` steps", async () => {
-        const preview = await project.previewSteps();
-        assert.deepEqual(plan(changes(preview)), []);
-        assert.ok((preview.summary.same ?? 0) >= 10, JSON.stringify(preview.summary));
+        const previews = await both((p) => p.previewSteps());
+        assert.deepEqual(previews.map((x) => plan(changes(x))), [[], []]);
+        assert.deepEqual(previews.map((x) => x.summary.same), [6, 5], "stack + component + 4 resources; stack + 4 resources");
     });
 
     it("(b) after a refresh of unchanged hosts → still no change, and nothing was rewritten as drift", async () => {
-        await project.refresh();
-        const preview = await project.previewSteps();
-        assert.deepEqual(plan(changes(preview)), []);
+        await both((p) => p.refresh());
+        const previews = await both((p) => p.previewSteps());
+        assert.deepEqual(previews.map((x) => plan(changes(x))), [[], []]);
         // The refreshed inputs are the program's own: a diff of old and new inputs shows nothing.
-        assert.deepEqual(preview.steps.filter((s) => s.changedInputs.length > 0).map((s) => [s.name, s.changedInputs]), []);
+        assert.deepEqual(previews.flatMap((x) => x.steps.filter((s) => s.changedInputs.length > 0).map((s) => [s.name, s.changedInputs])), []);
     });
 
-    it("(c) a size grow → exactly ZfsVolume update (size) and Ext4Filesystem update per host, and up does just that", async () => {
-        await project.run(["config", "set", "size", "3G"]);
-        const planned = await project.previewSteps();
-        const preview = changes(planned);
-        const summary = review("grow", planned.json);
+    it("(c) a size grow → exactly ZfsVolume update (size) and Ext4Filesystem update, and up does just that", async () => {
+        await both((p) => p.run(["config", "set", "size", "3G"]));
+        const [planned, plannedByHand] = await both((p) => p.previewSteps());
+        assert.deepEqual(plan(changes(planned)), [`Ext4Filesystem ${C}-ext4 update`, `ZfsVolume ${C}-volume update`]);
+        assert.deepEqual(plan(changes(plannedByHand)), ["Ext4Filesystem fs update", "ZfsVolume vol update"]);
+        for (const step of [...changes(planned), ...changes(plannedByHand)]) {
+            assert.deepEqual(step.changedInputs, step.kind === "ZfsVolume" ? ["size", "sizeBytes"] : ["deviceSizeBytes"]);
+        }
+        const summary = review("grow-fleet", planned.json);
+        review("grow-single", plannedByHand.json);
         assert.doesNotMatch(summary, /Destructive/, "a grow is neither destructive nor disruptive");
-        assert.match(summary, /\| ZfsVolume \| `comp-volume` \| update \| size, sizeBytes \|/);
-        assert.deepEqual(plan(preview), ["Ext4Filesystem comp-ext4 update", "Ext4Filesystem fs update", "ZfsVolume comp-volume update", "ZfsVolume vol update"]);
-        for (const step of preview.filter((s) => s.kind === "ZfsVolume")) assert.deepEqual(step.changedInputs, ["size", "sizeBytes"]);
-        for (const step of preview.filter((s) => s.kind === "Ext4Filesystem")) assert.deepEqual(step.changedInputs, ["deviceSizeBytes"]);
+        assert.match(summary, new RegExp(`\\| ZfsVolume \\| \`${C}-volume\` \\| update \\| size, sizeBytes \\|`));
         // What a reviewer reads in the pull request (the README shows a capture of it).
-        const text = (await project.preview()).stdout;
+        const text = (await single.preview()).stdout;
         assert.doesNotMatch(text, /replace|\[unknown\]/);
         console.log(text.replace(/^/gm, "      | "));
 
-        await project.up();
-        assert.deepEqual(await project.lastUpdateChanges(), { update: 4 }, "up did the four updates the preview showed, nothing else");
+        await both((p) => p.up());
+        assert.deepEqual(await both((p) => p.lastUpdateChanges()), [{ update: 2 }, { update: 2 }], "up did the updates the preview showed, nothing else");
         for (const h of hosts) {
-            const bytes = Number((await h.exec("blockdev --getsize64 $(readlink -f /dev/zvol/tank/$(zfs list -H -o name | grep -m1 '/gold-' | cut -d/ -f2))")).stdout.trim());
-            assert.equal(bytes, 3 * 2 ** 30);
+            assert.equal(Number((await h.exec("blockdev --getsize64 $(findmnt -n -o SOURCE /var/lib/docker)")).stdout.trim()), 3 * 2 ** 30);
         }
         // After the grow, refresh finds what was asked (reserved blocks stay 5%, not 4.7%): no change.
-        await project.refresh();
-        assert.deepEqual(plan(changes(await project.previewSteps())), []);
+        await both((p) => p.refresh());
+        assert.deepEqual((await both((p) => p.previewSteps())).map((x) => plan(changes(x))), [[], []]);
     });
 
     it("(d) a label change → Ext4Filesystem update only", async () => {
-        await project.run(["config", "set", "label", "dock2"]);
+        await both((p) => p.run(["config", "set", "label", "dock2"]));
         try {
-            const preview = changes(await project.previewSteps());
-            assert.deepEqual(plan(preview), ["Ext4Filesystem comp-ext4 update", "Ext4Filesystem fs update"]);
-            for (const step of preview) assert.deepEqual(step.changedInputs, ["label"]);
+            const previews = (await both((p) => p.previewSteps())).map(changes);
+            assert.deepEqual(previews.map(plan), [[`Ext4Filesystem ${C}-ext4 update`], ["Ext4Filesystem fs update"]]);
+            for (const step of previews.flat()) assert.deepEqual(step.changedInputs, ["label"]);
         } finally {
-            await project.run(["config", "rm", "label"]);
+            await both((p) => p.run(["config", "rm", "label"]));
         }
     });
 
     it("(e) a volblocksize change → the volume is replaced, and what sits on it: the filesystem and its mount; Docker's settings are not", async () => {
-        await project.run(["config", "set", "volblocksize", "64K"]);
+        await both((p) => p.run(["config", "set", "volblocksize", "64K"]));
         try {
-            const planned = await project.previewSteps();
-            const preview = changes(planned);
-            const summary = review("volblocksize change (replace)", planned.json);
+            const [planned, plannedByHand] = await both((p) => p.previewSteps());
+            const expected = [[`Ext4Filesystem ${C}-ext4`, `FstabEntry ${C}-mount`, `ZfsVolume ${C}-volume`], ["Ext4Filesystem fs", "FstabEntry mount", "ZfsVolume vol"]];
+            for (const [i, preview] of [planned, plannedByHand].entries()) {
+                const byResource = opsByResource(changes(preview));
+                assert.deepEqual([...byResource.keys()].sort(), expected[i]);
+                for (const [resource, ops] of byResource) assert.ok([...ops].every((op) => REPLACE_OPS.has(op)), `${resource}: ${[...ops].join(", ")}`);
+                const volumeSteps = changes(preview).filter((s) => s.kind === "ZfsVolume" && s.replaceReasons.length > 0);
+                assert.ok(volumeSteps.length > 0 && volumeSteps.every((s) => s.replaceReasons.includes("volblocksize")), JSON.stringify(volumeSteps));
+            }
+            const summary = review("volblocksize-fleet", planned.json);
+            review("volblocksize-single", plannedByHand.json);
             assert.match(summary, /Destructive or disruptive[\s\S]*zvol tank\/gold-\S+ is to be destroyed/);
             assert.match(summary, /is formatted: a new, empty ext4/);
-            const byResource = new Map<string, Set<string>>();
-            for (const step of preview) byResource.set(`${step.kind} ${step.name}`, new Set([...(byResource.get(`${step.kind} ${step.name}`) ?? []), step.op]));
-            assert.deepEqual([...byResource.keys()].sort(), [
-                "Ext4Filesystem comp-ext4", "Ext4Filesystem fs", "FstabEntry comp-mount", "FstabEntry mount", "ZfsVolume comp-volume", "ZfsVolume vol",
-            ]);
-            for (const [resource, ops] of byResource) {
-                assert.ok([...ops].every((op) => REPLACE_OPS.has(op)), `${resource}: ${[...ops].join(", ")}`);
-            }
-            const volumeSteps = preview.filter((s) => s.kind === "ZfsVolume" && s.replaceReasons.length > 0);
-            assert.ok(volumeSteps.every((s) => s.replaceReasons.includes("volblocksize")), JSON.stringify(volumeSteps));
         } finally {
-            await project.run(["config", "rm", "volblocksize"]);
+            await both((p) => p.run(["config", "rm", "volblocksize"]));
         }
-        assert.deepEqual(plan(changes(await project.previewSteps())), [], "back to no change");
+        assert.deepEqual((await both((p) => p.previewSteps())).map((x) => plan(changes(x))), [[], []], "back to no change");
     });
 
     it("(f) a hand-made drift of one daemon.json key → exactly that resource and property after refresh", async () => {
         await hosts[1].exec(`sed -i 's/"overlay2"/"vfs"/' /etc/docker/daemon.json`);
-        await project.refresh();
-        const planned = await project.previewSteps();
+        await single.refresh();
+        const planned = await single.previewSteps();
         const preview = changes(planned);
         assert.deepEqual(plan(preview), ["DockerStorageConfig docker update"]);
-        assert.match(review("storage driver drift repaired (driver change)", planned.json), /Docker is restarted on overlay2: running containers stop/);
         assert.deepEqual(preview[0].changedInputs, ["storageDriver"]);
-        await project.up();
+        assert.match(review("storage-single", planned.json), /Docker is restarted on overlay2: running containers stop/);
+        await single.up();
         assert.equal(JSON.parse((await hosts[1].exec("cat /etc/docker/daemon.json")).stdout)["storage-driver"], "overlay2");
-        assert.deepEqual(plan(changes(await project.previewSteps())), []);
+        assert.deepEqual(plan(changes(await single.previewSteps())), []);
     });
 });

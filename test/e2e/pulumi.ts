@@ -127,6 +127,11 @@ export class PulumiProject {
     }
 }
 
+/** An example's program (examples/<name>/index.ts): the tests run the examples users copy. */
+export function exampleProgram(name: string): string {
+    return fs.readFileSync(path.join(repo, "examples", name, "index.ts"), "utf8");
+}
+
 /** Program text that imports our package as a user would. */
 export const header = `import * as pulumi from "@pulumi/pulumi";\nimport * as zd from "pulumi-zfs-docker";\n`;
 

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { RefusedError } from "../../provider/host/errors";
-import type { DaemonJsonBackup, ManagedKey } from "../../provider/resources/daemonJson";
-import { managedValues, mergeDaemonJson, parseBackup, parseDaemonJson, previousValues, restoreDaemonJson, serializeBackup } from "../../provider/resources/daemonJson";
+import type { DaemonJsonBackup, ManagedKey } from "../../provider/resources/dockerStorageConfig/daemonJson";
+import { managedValues, mergeDaemonJson, parseBackup, parseDaemonJson, previousValues, restoreDaemonJson, serializeBackup } from "../../provider/resources/dockerStorageConfig/daemonJson";
 
 const PATH = "/etc/docker/daemon.json";
 

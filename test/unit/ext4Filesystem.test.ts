@@ -155,6 +155,10 @@ describe("resources/ext4Filesystem", () => {
             assert.deepEqual(observed({ mounts: "/mnt/my\\x20disk\n/srv/b\n" }).mountpoints, ["/mnt/my disk", "/srv/b"]);
         });
 
+        it("decodes a UTF-8 mount point findmnt -r sends as several \\xHH bytes, beside one with a space", () => {
+            assert.deepEqual(observed({ mounts: "/mnt/my\\x20disk\n/srv/f\\xc3\\xbcr\n" }).mountpoints, ["/mnt/my disk", "/srv/für"]);
+        });
+
         it("reads a blank device and an absent one", () => {
             assert.deepEqual(observed({ blkid: "", superblock: "" }), { ...BLANK });
             assert.deepEqual(observed({ device: "present=0", blkid: "", superblock: "" }), { devicePresent: false, deviceBytes: 0, signature: {}, superblock: {}, mountpoints: [] });

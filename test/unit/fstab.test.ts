@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { escapeField, findEntries, formatEntry, markEntry, markerFor, parseFstab, removeEntry, serializeFstab, unescapeField, upsertEntry } from "../../provider/resources/fstab";
-import type { FstabFields } from "../../provider/resources/fstab";
+import { escapeField, findEntries, formatEntry, markEntry, markerFor, parseFstab, removeEntry, serializeFstab, unescapeField, upsertEntry } from "../../provider/resources/fstabEntry/fstab";
+import type { FstabFields } from "../../provider/resources/fstabEntry/fstab";
 
 /** What the Debian 12 installer writes (columns aligned with runs of spaces, a CD-ROM line). */
 const DEBIAN_INSTALLER = `# /etc/fstab: static file system information.

@@ -8,7 +8,7 @@ import { RefusedError } from "../../provider/host/errors";
 import { shellQuote as shellWord } from "../../provider/host/quote";
 import { frameScript } from "../../provider/host/script";
 import { planScript } from "../../provider/plan";
-import { markerFor } from "../../provider/resources/fstab";
+import { markerFor } from "../../provider/resources/fstabEntry/fstab";
 import type { FstabEntryDesired, FstabEntryObserved } from "../../provider/resources/fstabEntry";
 import {
     effectiveOptions,

@@ -1,8 +1,21 @@
-/** The public resource classes: thin typed wrappers that hand plain values to the dynamic provider. */
+/**
+ * The public resource classes: thin typed wrappers that hand plain values to the dynamic provider.
+ * Their outputs are not listed here: each resource declares them once, as a zod object in its own
+ * folder, and the classes (names and types), schema.json and docs/ derive from it.
+ */
 import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
 import type { ConnectionInput } from "./connection";
 import { sizeToBytes, zvolDevicePath } from "./derive";
 import { serializableProvider } from "./dynamic";
+import type { DockerStorageDesired } from "./resources/dockerStorageConfig";
+import { dockerStorageConfigOutputsSchema } from "./resources/dockerStorageConfig/schema";
+import type { Ext4Desired } from "./resources/ext4Filesystem";
+import { ext4FilesystemOutputsSchema } from "./resources/ext4Filesystem/schema";
+import type { FstabEntryDesired } from "./resources/fstabEntry";
+import { fstabEntryOutputsSchema } from "./resources/fstabEntry/schema";
+import type { ZfsVolumeDesired } from "./resources/zfsVolume";
+import { zfsVolumeOutputsSchema } from "./resources/zfsVolume/schema";
 
 /** Pulumi inputs for the connection (same shape as @pulumi/command's remote.ConnectionArgs, plus extras). */
 export type ConnectionArgs = pulumi.Input<{ [K in keyof ConnectionInput]: ConnectionInput[K] }> | pulumi.Input<Record<string, pulumi.Input<unknown>>>;
@@ -49,21 +62,6 @@ export interface ZfsVolumeArgs {
     forceDestroy?: pulumi.Input<boolean>;
 }
 
-export class ZfsVolume extends ZfsDockerResource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly size: pulumi.Output<string | number>;
-    declare readonly devicePath: pulumi.Output<string>;
-    declare readonly sizeBytes: pulumi.Output<number>;
-    declare readonly guid: pulumi.Output<string>;
-    declare readonly volblocksizeBytes: pulumi.Output<number>;
-    declare readonly effectiveProperties: pulumi.Output<Record<string, string>>;
-
-    constructor(name: string, args: ZfsVolumeArgs, opts?: pulumi.CustomResourceOptions) {
-        // Known from the inputs, so a preview of an update shows them (the engine hands inputs back as outputs).
-        const known = { devicePath: pulumi.output(args.name).apply(zvolDevicePath), sizeBytes: pulumi.output(args.size).apply(sizeToBytes) };
-        super("ZfsVolume", name, { ...args, ...known }, ["devicePath", "sizeBytes", "guid", "volblocksizeBytes", "effectiveProperties"], opts);
-    }
-}
 
 export interface Ext4FilesystemArgs {
     connection: ConnectionArgs;
@@ -84,18 +82,6 @@ export interface Ext4FilesystemArgs {
     wipeOnDelete?: pulumi.Input<boolean>;
 }
 
-export class Ext4Filesystem extends ZfsDockerResource {
-    declare readonly device: pulumi.Output<string>;
-    declare readonly uuid: pulumi.Output<string>;
-    declare readonly label: pulumi.Output<string>;
-    declare readonly sizeBytes: pulumi.Output<number>;
-    declare readonly blockSize: pulumi.Output<number>;
-    declare readonly deviceBytes: pulumi.Output<number>;
-
-    constructor(name: string, args: Ext4FilesystemArgs, opts?: pulumi.CustomResourceOptions) {
-        super("Ext4Filesystem", name, args, ["uuid", "label", "sizeBytes", "blockSize", "deviceBytes"], opts);
-    }
-}
 
 export interface FstabEntryArgs {
     connection: ConnectionArgs;
@@ -123,19 +109,6 @@ export interface FstabEntryArgs {
     stopUnits?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-export class FstabEntry extends ZfsDockerResource {
-    declare readonly spec: pulumi.Output<string>;
-    declare readonly mountPoint: pulumi.Output<string>;
-    /** The line as it is in the file. */
-    declare readonly line: pulumi.Output<string>;
-    declare readonly mounted: pulumi.Output<boolean>;
-    declare readonly mountedSource: pulumi.Output<string>;
-    declare readonly backupPath: pulumi.Output<string>;
-
-    constructor(name: string, args: FstabEntryArgs, opts?: pulumi.CustomResourceOptions) {
-        super("FstabEntry", name, args, ["line", "mounted", "mountedSource", "backupPath"], opts);
-    }
-}
 
 export interface DockerStorageConfigArgs {
     connection: ConnectionArgs;
@@ -152,32 +125,39 @@ export interface DockerStorageConfigArgs {
     requiresMountsFor?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-export class DockerStorageConfig extends ZfsDockerResource {
-    /** The driver `docker info` reports. */
-    declare readonly activeDriver: pulumi.Output<string>;
-    declare readonly dockerRootDir: pulumi.Output<string>;
-    /** Docker's name for the filesystem under its layers ("extfs", "xfs"). */
-    declare readonly backingFilesystem: pulumi.Output<string>;
-    declare readonly dockerRunning: pulumi.Output<boolean>;
-    declare readonly dockerVersion: pulumi.Output<string>;
-    /** What delete restores in daemon.json. */
-    declare readonly previousValues: pulumi.Output<Record<string, unknown>>;
-    declare readonly previousFileExisted: pulumi.Output<boolean>;
-    declare readonly backupPath: pulumi.Output<string>;
-    declare readonly dropInPath: pulumi.Output<string>;
+/** Each declared output as a Pulumi output of its zod type. */
+type OutputsOf<S extends z.AnyZodObject> = { readonly [K in keyof z.infer<S>]: pulumi.Output<z.infer<S>[K]> };
+/** Inputs come back as outputs too (the state holds them); the connection stays a secret input only. */
+type EchoedInputs<D, S extends z.AnyZodObject> = { readonly [K in Exclude<keyof D, "connection" | keyof z.infer<S>>]: pulumi.Output<D[K]> };
+export type ResourceOf<D, S extends z.AnyZodObject> = ZfsDockerResource & OutputsOf<S> & EchoedInputs<D, S>;
 
-    constructor(name: string, args: DockerStorageConfigArgs, opts?: pulumi.CustomResourceOptions) {
-        super("DockerStorageConfig", name, args, ["activeDriver", "dockerRootDir", "backingFilesystem", "dockerRunning", "dockerVersion", "previousValues", "previousFileExisted", "backupPath", "dropInPath"], opts);
-    }
+/** A class for one resource kind: its outputs' names from the zod object; `known` adds inputs computed for previews. */
+function resourceClass<Args extends { connection: unknown }, D, S extends z.AnyZodObject>(kind: string, outputs: S, known?: (args: Args) => Record<string, pulumi.Input<unknown>>) {
+    const outputNames = Object.keys(outputs.shape);
+    const ResourceClass = class extends ZfsDockerResource {
+        constructor(name: string, args: Args, opts?: pulumi.CustomResourceOptions) {
+            super(kind, name, { ...args, ...(known?.(args) ?? {}) }, outputNames, opts);
+        }
+    };
+    Object.defineProperty(ResourceClass, "name", { value: kind });
+    return ResourceClass as unknown as new (name: string, args: Args, opts?: pulumi.CustomResourceOptions) => ResourceOf<D, S>;
 }
 
-/** Output names and types per resource, for schema.json. */
-export const outputDescriptions: Record<string, Record<string, { type: string }>> = {
-    ZfsVolume: { devicePath: { type: "string" }, sizeBytes: { type: "number" }, guid: { type: "string" }, volblocksizeBytes: { type: "number" }, effectiveProperties: { type: "object" } },
-    Ext4Filesystem: { uuid: { type: "string" }, label: { type: "string" }, sizeBytes: { type: "number" }, blockSize: { type: "number" }, deviceBytes: { type: "number" } },
-    FstabEntry: { line: { type: "string" }, mounted: { type: "boolean" }, mountedSource: { type: "string" }, backupPath: { type: "string" } },
-    DockerStorageConfig: {
-        activeDriver: { type: "string" }, dockerRootDir: { type: "string" }, backingFilesystem: { type: "string" }, dockerRunning: { type: "boolean" },
-        dockerVersion: { type: "string" }, previousValues: { type: "object" }, previousFileExisted: { type: "boolean" }, backupPath: { type: "string" }, dropInPath: { type: "string" },
-    },
-};
+/** A sparse zvol. `devicePath` and `sizeBytes` are computed from the inputs here, so previews know them. */
+export const ZfsVolume = resourceClass<ZfsVolumeArgs, ZfsVolumeDesired, typeof zfsVolumeOutputsSchema>("ZfsVolume", zfsVolumeOutputsSchema, (args) => ({
+    devicePath: pulumi.output(args.name).apply(zvolDevicePath),
+    sizeBytes: pulumi.output(args.size).apply(sizeToBytes),
+}));
+export type ZfsVolume = InstanceType<typeof ZfsVolume>;
+
+/** ext4 on a block device. */
+export const Ext4Filesystem = resourceClass<Ext4FilesystemArgs, Ext4Desired, typeof ext4FilesystemOutputsSchema>("Ext4Filesystem", ext4FilesystemOutputsSchema);
+export type Ext4Filesystem = InstanceType<typeof Ext4Filesystem>;
+
+/** One /etc/fstab line, mounted now as well. */
+export const FstabEntry = resourceClass<FstabEntryArgs, FstabEntryDesired, typeof fstabEntryOutputsSchema>("FstabEntry", fstabEntryOutputsSchema);
+export type FstabEntry = InstanceType<typeof FstabEntry>;
+
+/** Docker's storage settings in daemon.json, applied with a verified restart. */
+export const DockerStorageConfig = resourceClass<DockerStorageConfigArgs, DockerStorageDesired, typeof dockerStorageConfigOutputsSchema>("DockerStorageConfig", dockerStorageConfigOutputsSchema);
+export type DockerStorageConfig = InstanceType<typeof DockerStorageConfig>;

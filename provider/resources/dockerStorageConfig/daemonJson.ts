@@ -2,7 +2,7 @@
  * daemon.json as text: we change only the keys we own and splice them into the file in place, so
  * every other key keeps its position, its value and even its formatting. Pure, so it is unit tested.
  */
-import { RefusedError } from "../host/errors";
+import { RefusedError } from "../../host/errors";
 
 /** The only keys DockerStorageConfig writes. Everything else in daemon.json belongs to someone else. */
 export const MANAGED_KEYS = ["storage-driver", "storage-opts", "data-root"] as const;

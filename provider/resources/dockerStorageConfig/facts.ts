@@ -1,0 +1,176 @@
+/**
+ * What the host says about Docker's storage, in one round trip: daemon.json and its backup, the
+ * drop-in, systemd, dockerd, `docker info` and the filesystem under the data root. Parsers are pure.
+ */
+import { ParseError, RefusedError } from "../../host/errors";
+import { sh, Shell } from "../../host/quote";
+import { parseKeyValues, requireSection, section, splitSections } from "../../sections";
+import { parseFindmntPairs } from "../../shared/findmnt";
+import { backupPathFor, DROP_IN_PATH, OBSERVE_WAIT_SECONDS, wantedRoot, type DockerStorageDesired } from "./schema";
+
+/** What `docker info` says, when Docker runs. */
+export interface DockerInfo {
+    driver: string;
+    rootDir: string;
+    /** Docker's own name for it: "extfs", "xfs", "zfs"... (overlay2 only). */
+    backingFilesystem?: string;
+    serverVersion: string;
+    containersRunning: number;
+}
+
+/** The filesystem that holds the data root (or its nearest existing parent). */
+export interface BackingFilesystem {
+    /** The path that was examined: the data root, or its nearest existing parent. */
+    path: string;
+    /** The data root with symlinks resolved, as Docker reports its root dir. */
+    resolvedRoot: string;
+    /** findmnt's FSTYPE (ext4, xfs, zfs, nfs4, fuse.sshfs...), or `stat -f`'s name when findmnt had none. */
+    fsType: string;
+    source: string;
+    mountPoint: string;
+    options: string[];
+    /** xfs only: 1 when the filesystem records file types (d_type), which overlay2 needs. */
+    xfsFtype?: number;
+}
+
+export interface DockerStorageObserved {
+    /** daemon.json's raw bytes, or undefined when there is no such file. */
+    daemonJson?: Buffer;
+    daemonJsonMode?: string;
+    /** Set when the path exists but is not a regular file. */
+    daemonJsonNotAFile: boolean;
+    backup?: string;
+    dropIn?: string;
+    systemd: { present: boolean; unitLoaded: boolean; activeState: string; needDaemonReload: boolean };
+    dockerd: { installed: boolean; version: string; validate: boolean };
+    /** Undefined when Docker is not running (or does not answer). */
+    info?: DockerInfo;
+    backing: BackingFilesystem;
+    fuse: { binary: boolean; device: boolean };
+}
+
+export function observeScript(desired: DockerStorageDesired): Shell {
+    return sh`f=${desired.daemonJsonPath}
+b=${backupPathFor(desired.daemonJsonPath)}
+d=${DROP_IN_PATH}
+root=${wantedRoot(desired)}
+# A Docker still starting (at boot, ~15 s under emulation) would read as stopped and be restarted for nothing.
+if command -v systemctl >/dev/null 2>&1; then
+  i=0
+  while [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = activating ] && [ "$i" -lt ${new Shell(String(OBSERVE_WAIT_SECONDS))} ]; do i=$((i+1)); sleep 1; done
+fi
+${new Shell(section("daemon"))}
+if [ -f "$f" ]; then echo present; stat -c %a -- "$f"; base64 -w0 -- "$f"; echo; elif [ -e "$f" ]; then echo notfile; else echo absent; fi
+${new Shell(section("backup"))}
+if [ -f "$b" ]; then echo present; base64 -w0 -- "$b"; echo; else echo absent; fi
+${new Shell(section("dropin"))}
+if [ -f "$d" ]; then echo present; base64 -w0 -- "$d"; echo; else echo absent; fi
+${new Shell(section("systemd"))}
+if command -v systemctl >/dev/null 2>&1; then echo systemctl=1; systemctl show -p LoadState,ActiveState,NeedDaemonReload docker.service 2>/dev/null || true; else echo systemctl=0; fi
+${new Shell(section("dockerd"))}
+if command -v dockerd >/dev/null 2>&1; then echo installed=1; echo "version=$(dockerd --version 2>/dev/null | head -n 1)"; if dockerd --help 2>&1 | grep -q -- '--validate'; then echo validate=1; else echo validate=0; fi; else echo installed=0; fi
+${new Shell(section("info"))}
+# Only ask a running daemon: docker.socket would start a stopped one just to answer.
+if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = active ]; then timeout 30 docker info --format '{{json .}}' 2>/dev/null || true; fi
+${new Shell(section("backing"))}
+p=$root; while [ ! -e "$p" ]; do p=$(dirname -- "$p"); done
+echo "path=$p"
+echo "resolved=$(readlink -m -- "$root")"
+echo "stat=$(stat -f -c %T -- "$p" 2>/dev/null || true)"
+${new Shell(section("mount"))}
+findmnt -n -P -T "$p" -o FSTYPE,SOURCE,TARGET,OPTIONS 2>/dev/null | head -n 1 || true
+${new Shell(section("xfs"))}
+if [ "$(findmnt -n -o FSTYPE -T "$p" 2>/dev/null | head -n 1 || true)" = xfs ]; then xfs_info "$(findmnt -n -o TARGET -T "$p" | head -n 1)" 2>/dev/null | grep -o 'ftype=[01]' | head -n 1 || true; fi
+${new Shell(section("fuse"))}
+if command -v fuse-overlayfs >/dev/null 2>&1; then echo binary=1; else echo binary=0; fi
+if [ -e /dev/fuse ]; then echo device=1; else echo device=0; fi`;
+}
+
+/** A file read as `present` + base64, or `absent`. */
+function fileSection(text: string, raw: string, what: string): { present: boolean; lines: string[] } {
+    const lines = text.split("\n");
+    if (lines[0] === "absent" || lines[0] === "notfile") return { present: false, lines };
+    if (lines[0] !== "present") throw new ParseError(what, raw);
+    return { present: true, lines };
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function parseDockerInfo(text: string): DockerInfo | undefined {
+    const json = text.trim();
+    if (!json) return undefined;
+    let info: { Driver?: string; DockerRootDir?: string; DriverStatus?: [string, string][] | null; ServerVersion?: string; ContainersRunning?: number; ServerErrors?: string[] };
+    try {
+        info = JSON.parse(json);
+    } catch {
+        throw new ParseError("`docker info --format '{{json .}}'`", json);
+    }
+    if (!info.Driver || (info.ServerErrors?.length ?? 0) > 0) return undefined;
+    return {
+        driver: info.Driver,
+        rootDir: info.DockerRootDir ?? "",
+        backingFilesystem: (info.DriverStatus ?? []).find((s) => s[0] === "Backing Filesystem")?.[1],
+        serverVersion: info.ServerVersion ?? "",
+        containersRunning: info.ContainersRunning ?? 0,
+    };
+}
+
+export function parseObserved(raw: string): DockerStorageObserved {
+    const sections = splitSections(raw);
+    const daemon = fileSection(requireSection(sections, "daemon", raw), raw, "the daemon.json part of a host's answer");
+    const backup = fileSection(requireSection(sections, "backup", raw), raw, "the backup part of a host's answer");
+    const dropIn = fileSection(requireSection(sections, "dropin", raw), raw, "the drop-in part of a host's answer");
+    const systemd = parseKeyValues(requireSection(sections, "systemd", raw));
+    const dockerd = parseKeyValues(requireSection(sections, "dockerd", raw));
+    const backing = parseKeyValues(requireSection(sections, "backing", raw));
+    const mount = parseFindmntPairs(requireSection(sections, "mount", raw));
+    const ftype = /ftype=([01])/.exec(requireSection(sections, "xfs", raw));
+    const fuse = parseKeyValues(requireSection(sections, "fuse", raw));
+    if (!backing.path) throw new ParseError("the data root's filesystem", raw);
+    return {
+        daemonJson: daemon.present ? Buffer.from(daemon.lines[2] ?? "", "base64") : undefined,
+        daemonJsonMode: daemon.present ? daemon.lines[1] : undefined,
+        daemonJsonNotAFile: daemon.lines[0] === "notfile",
+        backup: backup.present ? Buffer.from(backup.lines[1] ?? "", "base64").toString("utf8") : undefined,
+        dropIn: dropIn.present ? Buffer.from(dropIn.lines[1] ?? "", "base64").toString("utf8") : undefined,
+        systemd: {
+            present: systemd.systemctl === "1",
+            unitLoaded: systemd.LoadState === "loaded",
+            activeState: systemd.ActiveState ?? "",
+            needDaemonReload: systemd.NeedDaemonReload === "yes",
+        },
+        dockerd: { installed: dockerd.installed === "1", version: dockerd.version ?? "", validate: dockerd.validate === "1" },
+        info: parseDockerInfo(requireSection(sections, "info", raw)),
+        backing: {
+            path: backing.path,
+            resolvedRoot: backing.resolved || backing.path,
+            fsType: mount.FSTYPE || backing.stat || "",
+            source: mount.SOURCE ?? "",
+            mountPoint: mount.TARGET ?? "",
+            options: (mount.OPTIONS ?? "").split(",").filter(Boolean),
+            xfsFtype: ftype ? Number(ftype[1]) : undefined,
+        },
+        fuse: { binary: fuse.binary === "1", device: fuse.device === "1" },
+    };
+}
+
+/** daemon.json as text; refused when it is not UTF-8, since rewriting it would corrupt it. */
+export function daemonJsonText(observed: DockerStorageObserved, path: string): string | undefined {
+    if (observed.daemonJsonNotAFile) {
+        throw new RefusedError(`${path} on the host exists but is not a regular file; refusing to replace it. Remove it or set daemonJsonPath, then run again.`);
+    }
+    if (observed.daemonJson === undefined) return undefined;
+    try {
+        return utf8.decode(observed.daemonJson);
+    } catch {
+        throw new RefusedError(`${path} on the host is not valid UTF-8, so it is not valid JSON either; refusing to overwrite it. Fix the file by hand, then run again.`);
+    }
+}
+
+export function parseDropIn(text: string): string[] {
+    return text
+        .split("\n")
+        .filter((l) => l.startsWith("RequiresMountsFor="))
+        .flatMap((l) => l.slice("RequiresMountsFor=".length).trim().split(/\s+/))
+        .filter(Boolean);
+}

@@ -1,0 +1,134 @@
+/**
+ * The shell DockerStorageConfig's plans run: daemon.json and drop-in writes that stop when the file
+ * changed since it was read, and Docker restarts that check `docker info` and put the old file back.
+ */
+import { sh, Shell } from "../../host/quote";
+import { sha256 } from "../../shared/digest";
+import { FILE_FUNCTIONS, unchangedGuard } from "../../shared/files";
+import { backupPathFor, DROP_IN_PATH, START_TIMEOUT_SECONDS, wantedRoot, type DockerStorageDesired } from "./schema";
+import type { DockerStorageObserved } from "./facts";
+
+const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
+
+/** Docker stop/start, for the actions that restart it. */
+const DOCKER_FUNCTIONS = new Shell(`pzd_stop_docker() {
+  # Both units: with the socket left active, the next client would start the daemon again.
+  systemctl stop docker.socket docker.service
+}
+pzd_start_docker() {
+  systemctl reset-failed docker.service docker.socket >/dev/null 2>&1 || true
+  timeout ${START_TIMEOUT_SECONDS} systemctl start docker.socket docker.service || return 1
+  i=0
+  until timeout 30 docker info >/dev/null 2>&1; do
+    i=$((i+1)); [ "$i" -lt 60 ] || return 1; sleep 1
+  done
+}
+pzd_docker_errors() {
+  journalctl -u docker.service -n 30 --no-pager -o cat 2>/dev/null | grep -E 'level=(error|fatal)|failed to start|Error' | tail -n 3 || true
+}`);
+
+/** Shell functions the actions share: atomic write, "unchanged since read", Docker stop/start. */
+export const FUNCTIONS = sh`${FILE_FUNCTIONS}\n${DOCKER_FUNCTIONS}`;
+
+/** The name Docker prints as "Backing Filesystem" for a findmnt type, where we know it. */
+const DOCKER_FS_NAMES: Record<string, string> = { ext2: "extfs", ext3: "extfs", ext4: "extfs", "ext2/ext3": "extfs", xfs: "xfs", tmpfs: "tmpfs", f2fs: "f2fs" };
+
+/** Stops the script when someone changed the file between our read and our write. */
+function unchangedSinceRead(path: string, before: Buffer | undefined): Shell {
+    return unchangedGuard(path, before === undefined ? undefined : sha256(before));
+}
+
+/** Writes daemon.json, refusing if someone changed it since it was read, and checking it with dockerd when dockerd can. */
+export function writeDaemonJsonScript(path: string, before: Buffer | undefined, next: string | undefined, validate: boolean): Shell {
+    const guard = unchangedSinceRead(path, before);
+    if (next === undefined) {
+        return sh`${guard}\nrm -f -- ${path}`;
+    }
+    const check = validate
+        ? sh`v=$(mktemp)
+printf '%s' ${base64(next)} | base64 -d >"$v"
+if ! out=$(dockerd --validate --config-file "$v" 2>&1); then rm -f -- "$v"; printf '%s\\n' "$out" >&2; echo ${`dockerd --validate rejects the new ${path} (its words are above); nothing was changed. Fix the inputs, then run again.`} >&2; exit 65; fi
+rm -f -- "$v"\n`
+        : new Shell("");
+    return sh`${guard}\n${check}pzd_write ${path} ${base64(next)} 644`;
+}
+
+export function restartScript(desired: DockerStorageDesired, observed: DockerStorageObserved, rollback: Shell | undefined): Shell {
+    const wantBacking = desired.storageDriver === "overlay2" ? (DOCKER_FS_NAMES[observed.backing.fsType] ?? "") : "";
+    const headline = `Docker did not come up with storage-driver ${desired.storageDriver} at ${wantedRoot(desired)}: `;
+    const fail = rollback
+        ? sh`echo ${`Restoring the previous ${desired.daemonJsonPath} and restarting Docker with it.`} >&2
+pzd_stop_docker || true
+${rollback}
+if ! pzd_start_docker; then echo ${"Docker did not start with the previous configuration either: see journalctl -u docker.service."} >&2; fi
+printf '%s%s%s\\n' ${headline} "$problem" ${". Docker said:"} >&2
+printf '%s\\n' "$errors" >&2
+echo ${`The previous ${desired.daemonJsonPath} is back in place. Fix the cause (journalctl -u docker.service shows the whole log), then run again.`} >&2
+exit 1`
+        : sh`printf '%s%s%s\\n' ${headline} "$problem" ${". Docker said:"} >&2
+printf '%s\\n' "$errors" >&2
+echo ${"Fix the cause (journalctl -u docker.service shows the whole log), then run again."} >&2
+exit 1`;
+    return sh`want_driver=${desired.storageDriver}
+want_root=$(readlink -m -- ${wantedRoot(desired)})
+want_backing=${wantBacking}
+problem=""
+pzd_stop_docker
+if pzd_start_docker; then
+  got=$(timeout 30 docker info --format '{{.Driver}}|{{.DockerRootDir}}|{{range .DriverStatus}}{{if eq (index . 0) "Backing Filesystem"}}{{index . 1}}{{end}}{{end}}' 2>/dev/null || true)
+  driver=\${got%%|*}; rest=\${got#*|}; root=\${rest%%|*}; backing=\${rest#*|}
+  if [ "$driver" != "$want_driver" ]; then problem="it runs the '$driver' storage driver"; fi
+  if [ "$root" != "$want_root" ]; then problem="\${problem:+$problem, }its root is '$root'"; fi
+  if [ -n "$want_backing" ] && [ "$driver" = "$want_driver" ] && [ "$backing" != "$want_backing" ]; then problem="\${problem:+$problem, }its backing filesystem is '$backing', not '$want_backing'"; fi
+else
+  problem="it did not start, or did not answer within ${new Shell(String(START_TIMEOUT_SECONDS))} s"
+fi
+if [ -n "$problem" ]; then
+  journalctl -u docker.service -n 30 --no-pager -o cat >&2 2>/dev/null || true
+  errors=$(pzd_docker_errors)
+${fail}
+fi`;
+}
+
+/** Keeps daemon.json as it was before our first change, for delete to restore; stops if it changed since it was read. */
+export function writeBackupScript(path: string, before: Buffer | undefined, backup: string): Shell {
+    return sh`${unchangedSinceRead(path, before)}\npzd_write ${backupPathFor(path)} ${base64(backup)} 600`;
+}
+
+/** What a failed restart runs to put daemon.json back as it was read. */
+export function rollbackScript(path: string, before: Buffer | undefined): Shell {
+    return before === undefined ? sh`rm -f -- ${path}` : sh`pzd_write ${path} ${before.toString("base64")} 644`;
+}
+
+export function renderDropIn(paths: readonly string[]): string {
+    return (
+        "# Written by pulumi-zfs-docker (DockerStorageConfig): Docker starts only once these are mounted,\n" +
+        "# never on the empty directory under a mount point whose filesystem is missing.\n" +
+        "[Unit]\n" +
+        `RequiresMountsFor=${paths.join(" ")}\n`
+    );
+}
+
+export function writeDropInScript(dropIn: string): Shell {
+    return sh`pzd_write ${DROP_IN_PATH} ${base64(dropIn)} 644\nsystemctl daemon-reload`;
+}
+
+export function removeDropInScript(): Shell {
+    return sh`rm -f -- ${DROP_IN_PATH}\nsystemctl daemon-reload`;
+}
+
+/**
+ * Restarts Docker after delete restored daemon.json. A Docker that does not come up is left stopped
+ * with a warning rather than failing the delete.
+ */
+export function restartRestoredScript(path: string): Shell {
+    return sh`pzd_stop_docker
+if ! pzd_start_docker; then
+  journalctl -u docker.service -n 30 --no-pager -o cat >&2 2>/dev/null || true
+  pzd_docker_errors >&2
+  # The delete itself is done (the file is restored); failing it would block every destroy. The usual
+  # cause is a data root that is still mounted or not moved back yet (FstabEntry's delete comes next).
+  pzd_stop_docker || true
+  echo ${`pzd-warning: Docker did not start with the restored ${path} and is left stopped (journal: journalctl -u docker). The file is as it was before pulumi-zfs-docker changed it; if its data root was moved aside, move it back, then start Docker (systemctl start docker).`}
+fi`;
+}

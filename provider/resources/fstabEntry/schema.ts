@@ -1,0 +1,79 @@
+/** FstabEntry's inputs and outputs, and the names and options it writes on the host. */
+import { z } from "zod";
+import { connectionSchema } from "../../connection";
+import { absolutePath } from "../../shared/paths";
+
+export const DEFAULT_FSTAB = "/etc/fstab";
+export const BACKUP_SUFFIX = ".pulumi-zfs-docker.bak";
+export const ZFS_VOLUMES_TARGET = "zfs-volumes.target";
+export const MOVED_SUFFIX = ".pre-pulumi-zfs-docker-";
+export const REQUIRES_OPTION = `x-systemd.requires=${ZFS_VOLUMES_TARGET}`;
+export const TIMEOUT_PREFIX = "x-systemd.device-timeout=";
+
+const UNIT_NAME = /^[A-Za-z0-9:_.@\\-]+\.(service|socket|mount|automount|target|timer|path|scope|slice|swap)$/;
+
+const specSchema = z.string().superRefine((s, ctx) => {
+    const ok = /^(UUID|PARTUUID)=[0-9A-Fa-f-]+$/.test(s) || /^LABEL=[^\0]+$/.test(s) || (/^\/[^\0]*[^/\0]$/.test(s) && !s.split("/").includes(".."));
+    if (!ok) {
+        ctx.addIssue({ code: "custom", message: `spec must be UUID=..., LABEL=..., PARTUUID=... or an absolute device path such as /dev/zvol/tank/docker, got ${JSON.stringify(s)}` });
+    }
+});
+
+const optionSchema = z
+    .string()
+    .regex(/^[\x21-\x7e]+$/, "each option is one word of printable ASCII without spaces, e.g. 'noatime' or 'commit=60'")
+    .refine((o) => !o.includes(",") && !o.includes("\\"), "put each option in its own list entry (no ',' or '\\' inside one)");
+
+export const fstabEntrySchema = z
+    .object({
+        connection: connectionSchema,
+        /** What to mount: UUID=..., LABEL=..., PARTUUID=... or a device path. */
+        spec: specSchema,
+        mountPoint: absolutePath("mountPoint", "/var/lib/docker"),
+        fsType: z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, "fsType is a filesystem type such as ext4, xfs or auto")
+            .refine((t) => t !== "swap", "swap is not mounted at a mount point: this resource manages mounts (use swapon for swap)"),
+        options: z.array(optionSchema).min(1, "options needs at least one entry: use ['defaults']").default(["defaults"]),
+        dump: z.union([z.literal(0), z.literal(1)]).default(0),
+        pass: z.number().int().min(0, "pass is 0, 1 or 2").max(2, "pass is 0, 1 or 2").default(2),
+        /** Also mount it now (and keep it mounted): `mount <mountPoint>` with the fstab line's options. */
+        mount: z.boolean().default(true),
+        fstabPath: absolutePath("fstabPath", DEFAULT_FSTAB).default(DEFAULT_FSTAB),
+        /** Append nofail, x-systemd.requires=zfs-volumes.target and a device timeout (zvols appear late at boot). */
+        bootSafety: z.boolean().default(true),
+        /** How long systemd waits for the device at boot. 60 s was measured too short on a loaded host. */
+        deviceTimeoutSeconds: z.number().int().min(1).max(86400).default(300),
+        /** Mount over a directory that has files in it (they are hidden, not lost, while mounted). */
+        allowNonEmptyMountPoint: z.boolean().default(false),
+        /**
+         * Before mounting over a non-empty directory, rename it to `<mountPoint>.pre-pulumi-zfs-docker-<time>`
+         * and create an empty one with the same mode and owner; a ZFS dataset mounted there (Docker's zfs
+         * driver) gets `mountpoint=<mountPoint>.pre-pulumi-zfs-docker-<time>.zfs`. Nothing is deleted or hidden.
+         */
+        moveAsideExisting: z.boolean().default(false),
+        /**
+         * systemd units that use the mount point (e.g. docker.socket, docker.service): stopped while it is
+         * mounted or unmounted, then started again if they were running.
+         */
+        stopUnits: z
+            .array(z.string().regex(UNIT_NAME, "each stopUnits entry is a full systemd unit name such as docker.service or docker.socket"))
+            .default([]),
+    })
+    .superRefine((v, ctx) => {
+        const timeout = v.options.find((o) => o.startsWith(TIMEOUT_PREFIX));
+        if (v.bootSafety && timeout !== undefined && timeout !== `${TIMEOUT_PREFIX}${v.deviceTimeoutSeconds}s`) {
+            ctx.addIssue({ code: "custom", path: ["options"], message: `options has ${timeout} but deviceTimeoutSeconds is ${v.deviceTimeoutSeconds}: remove it from options and set deviceTimeoutSeconds instead` });
+        }
+    });
+
+export type FstabEntryDesired = z.infer<typeof fstabEntrySchema>;
+
+export const fstabEntryOutputsSchema = z.object({
+    line: z.string().describe('The line for the mount point as it is in the file ("" when there is none).'),
+    mounted: z.boolean().describe("Whether `spec` is mounted at the mount point now."),
+    mountedSource: z.string().describe('What is mounted there now, as findmnt shows it ("" when nothing is).'),
+    backupPath: z.string().describe('Where the file as it was before the last rewrite is kept: fstabPath + ".pulumi-zfs-docker.bak".'),
+});
+
+export type FstabEntryOutputs = z.infer<typeof fstabEntryOutputsSchema>;
