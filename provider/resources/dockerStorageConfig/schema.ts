@@ -108,15 +108,20 @@ const pathList = z.array(plainAbsolutePath("requiresMountsFor", DEFAULT_DATA_ROO
 
 export const dockerStorageConfigSchema = z
     .object({
-        connection: connectionSchema,
-        storageDriver: driverSchema,
+        connection: connectionSchema.describe("How to reach the host over SSH (same shape as @pulumi/command's remote.ConnectionArgs, plus hostKey pinning and sudo), or { type: \"local\" }; stored as a secret."),
+        storageDriver: driverSchema.describe("Docker's storage driver: overlay2, zfs, btrfs, vfs or fuse-overlayfs (the removed devicemapper, aufs and overlay are refused)."),
         /** Docker's root directory (daemon.json "data-root"); Docker's own default when unset. */
-        dataRoot: dataRootSchema.optional(),
-        storageOpts: z.array(z.string()).default([]),
-        daemonJsonPath: plainAbsolutePath("daemonJsonPath", "/etc/docker/daemon.json").default("/etc/docker/daemon.json"),
-        restart: z.boolean().default(true),
+        dataRoot: dataRootSchema.describe("Docker's root directory (daemon.json \"data-root\"), an absolute path that is not a system directory; Docker's own default (/var/lib/docker) when unset.").optional(),
+        storageOpts: z
+            .array(z.string())
+            .describe("Storage driver options as key=value, e.g. overlay2.size=20G, each checked against the chosen driver (overlay2.size needs xfs with pquota).")
+            .default([]),
+        daemonJsonPath: plainAbsolutePath("daemonJsonPath", "/etc/docker/daemon.json")
+            .describe("The daemon.json file to edit, an absolute path; changing it replaces the resource.")
+            .default("/etc/docker/daemon.json"),
+        restart: z.boolean().describe("Restart Docker to apply the configuration; a restart stops running containers.").default(true),
         /** Mount points Docker must wait for; [] writes no drop-in. Default: the data root. */
-        requiresMountsFor: pathList.optional(),
+        requiresMountsFor: pathList.describe("Mount points Docker must wait for at boot (systemd RequiresMountsFor=); [] writes no drop-in, and when unset it is the data root.").optional(),
     })
     .superRefine((v, ctx) => {
         const seen = new Set<string>();

@@ -26,38 +26,53 @@ const optionSchema = z
 
 export const fstabEntrySchema = z
     .object({
-        connection: connectionSchema,
+        connection: connectionSchema.describe("How to reach the host over SSH (same shape as @pulumi/command's remote.ConnectionArgs, plus hostKey pinning and sudo), or { type: \"local\" }; stored as a secret."),
         /** What to mount: UUID=..., LABEL=..., PARTUUID=... or a device path. */
-        spec: specSchema,
-        mountPoint: absolutePath("mountPoint", "/var/lib/docker"),
+        spec: specSchema.describe("What to mount: UUID=..., LABEL=..., PARTUUID=... or an absolute device path such as /dev/zvol/tank/docker."),
+        mountPoint: absolutePath("mountPoint", "/var/lib/docker").describe("The absolute directory to mount on (spaces are written as \\040); changing it replaces the entry."),
         fsType: z
             .string()
             .regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, "fsType is a filesystem type such as ext4, xfs or auto")
-            .refine((t) => t !== "swap", "swap is not mounted at a mount point: this resource manages mounts (use swapon for swap)"),
-        options: z.array(optionSchema).min(1, "options needs at least one entry: use ['defaults']").default(["defaults"]),
-        dump: z.union([z.literal(0), z.literal(1)]).default(0),
-        pass: z.number().int().min(0, "pass is 0, 1 or 2").max(2, "pass is 0, 1 or 2").default(2),
+            .refine((t) => t !== "swap", "swap is not mounted at a mount point: this resource manages mounts (use swapon for swap)")
+            .describe("The filesystem type, such as ext4, xfs or auto (swap is refused)."),
+        options: z
+            .array(optionSchema)
+            .min(1, "options needs at least one entry: use ['defaults']")
+            .describe("Mount options, one per entry, e.g. \"noatime\" or \"commit=60\"; with bootSafety, nofail and the systemd options a zvol needs are added.")
+            .default(["defaults"]),
+        dump: z.union([z.literal(0), z.literal(1)]).describe("The fstab dump field: 1 to have dump(8) back the filesystem up, otherwise 0.").default(0),
+        pass: z
+            .number()
+            .int()
+            .min(0, "pass is 0, 1 or 2")
+            .max(2, "pass is 0, 1 or 2")
+            .describe("The fsck pass at boot: 0 skips the check, 1 is for the root filesystem, 2 for all others.")
+            .default(2),
         /** Also mount it now (and keep it mounted): `mount <mountPoint>` with the fstab line's options. */
-        mount: z.boolean().default(true),
-        fstabPath: absolutePath("fstabPath", DEFAULT_FSTAB).default(DEFAULT_FSTAB),
+        mount: z.boolean().describe("Also mount it now and keep it mounted: `mount <mountPoint>` with the fstab line's options.").default(true),
+        fstabPath: absolutePath("fstabPath", DEFAULT_FSTAB).describe("The fstab file to edit, an absolute path; changing it replaces the entry.").default(DEFAULT_FSTAB),
         /** Append nofail, x-systemd.requires=zfs-volumes.target and a device timeout (zvols appear late at boot). */
-        bootSafety: z.boolean().default(true),
+        bootSafety: z.boolean().describe("Append nofail, x-systemd.requires=zfs-volumes.target and a device timeout to the options, since zvols appear late at boot.").default(true),
         /** How long systemd waits for the device at boot. 60 s was measured too short on a loaded host. */
-        deviceTimeoutSeconds: z.number().int().min(1).max(86400).default(300),
+        deviceTimeoutSeconds: z.number().int().min(1).max(86400).describe("How long systemd waits for the device at boot, in seconds (1 to 86400).").default(300),
         /** Mount over a directory that has files in it (they are hidden, not lost, while mounted). */
-        allowNonEmptyMountPoint: z.boolean().default(false),
+        allowNonEmptyMountPoint: z.boolean().describe("Mount over a directory that has files in it; they are hidden, not lost, while it is mounted.").default(false),
         /**
          * Before mounting over a non-empty directory, rename it to `<mountPoint>.pre-pulumi-zfs-docker-<time>`
          * and create an empty one with the same mode and owner; a ZFS dataset mounted there (Docker's zfs
          * driver) gets `mountpoint=<mountPoint>.pre-pulumi-zfs-docker-<time>.zfs`. Nothing is deleted or hidden.
          */
-        moveAsideExisting: z.boolean().default(false),
+        moveAsideExisting: z
+            .boolean()
+            .describe("Before mounting over a non-empty directory (or a ZFS dataset mounted there), rename it to <mountPoint>.pre-pulumi-zfs-docker-<time> and create an empty one with the same mode and owner; nothing is deleted.")
+            .default(false),
         /**
          * systemd units that use the mount point (e.g. docker.socket, docker.service): stopped while it is
          * mounted or unmounted, then started again if they were running.
          */
         stopUnits: z
             .array(z.string().regex(UNIT_NAME, "each stopUnits entry is a full systemd unit name such as docker.service or docker.socket"))
+            .describe("Full names of systemd units that use the mount point (e.g. docker.socket, docker.service): stopped while it is mounted or unmounted, then started again if they were running.")
             .default([]),
     })
     .superRefine((v, ctx) => {

@@ -59,10 +59,10 @@ const propertiesSchema = z.record(z.string(), z.string()).superRefine((props, ct
 
 export const zfsVolumeSchema = z
     .object({
-        connection: connectionSchema,
-        name: zfsNameSchema,
-        size: sizeSchema,
-        sparse: z.boolean().default(true),
+        connection: connectionSchema.describe("How to reach the host over SSH (same shape as @pulumi/command's remote.ConnectionArgs, plus hostKey pinning and sudo), or { type: \"local\" }; stored as a secret."),
+        name: zfsNameSchema.describe("The volume's ZFS name, pool/path such as tank/docker; changing it replaces the volume."),
+        size: sizeSchema.describe("The volume's size (volsize), e.g. \"64G\", \"512M\" or a number of bytes, a multiple of volblocksize; growing is in place, shrinking is refused."),
+        sparse: z.boolean().describe("Thin provisioning (`zfs create -s`): no space is reserved up front; changing it replaces the volume.").default(true),
         volblocksize: z
             .union([z.string(), z.number()])
             .optional()
@@ -76,9 +76,10 @@ export const zfsVolumeSchema = z
                 } catch (error) {
                     ctx.addIssue({ code: "custom", message: (error as Error).message });
                 }
-            }),
-        properties: propertiesSchema.default({}),
-        forceDestroy: z.boolean().default(false),
+            })
+            .describe("The volume's block size, a power of two from 512 to 1M, e.g. \"16K\" or bytes; fixed at creation, so changing it replaces the volume."),
+        properties: propertiesSchema.describe("Other ZFS properties to set, e.g. { compression: \"lz4\" }; ones removed later are inherited again.").default({}),
+        forceDestroy: z.boolean().describe("Destroy the volume on delete even when it holds a filesystem or snapshots; their data is lost.").default(false),
     })
     .superRefine((v, ctx) => {
         try {
