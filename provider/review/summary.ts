@@ -136,7 +136,9 @@ export function reviewMarkdown(previewJson: string): string {
         lines.push(`### ${group ? `Host \`${group}\` (DockerHostStorage)` : "Resources wired by hand"}`, "", "| Resource | Name | Change | Properties |", "|---|---|---|---|");
         for (const c of changes.filter((x) => x.group === group)) {
             const props = c.action === "replace" && c.replaceReasons.length > 0 ? `${c.properties.join(", ")} (replaced because of ${c.replaceReasons.join(", ")})` : c.properties.join(", ");
-            lines.push(`| ${c.kind} | \`${cell(c.name)}\` | ${c.action} | ${cell(props) || "-"} |`);
+            // A replacement with no property of its own follows what it sits on (the engine's delete-before-replace cascade).
+            const shown = props || (c.action === "replace" ? "(replaced with what it sits on)" : "-");
+            lines.push(`| ${c.kind} | \`${cell(c.name)}\` | ${c.action} | ${cell(shown)} |`);
         }
         lines.push("");
     }
