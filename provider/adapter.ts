@@ -296,11 +296,11 @@ export function makeProviderImplementation<D extends { connection: Connection },
         async update(_id, olds, news) {
             const raw = stripEngineKeys(news);
             const previous = def.schema.safeParse(inputsOf(stripEngineKeys(olds)));
-            for (const key of notHonoured(olds, raw)) {
-                // Kept as it is on the host (from state), and not recorded as set by the program.
-                raw[key] = undefined;
-            }
-            const desired = def.schema.parse({ ...inputsOf(raw), ...Object.fromEntries(notHonoured(olds, stripEngineKeys(news)).map((k) => [k, previous.success ? (previous.data as Record<string, unknown>)[k] : undefined])) });
+            const stored = (previous.success ? previous.data : {}) as Record<string, unknown>;
+            // Kept as it is on the host (from state), and not recorded as set by the program.
+            const kept = notHonoured(olds, raw);
+            for (const key of kept) raw[key] = undefined;
+            const desired = def.schema.parse({ ...inputsOf(raw), ...Object.fromEntries(kept.map((k) => [k, stored[k]])) });
             const outs = await converge(def, desired, previous.success ? previous.data : undefined);
             return { outs: stateOutputs(outs, raw) };
         },
