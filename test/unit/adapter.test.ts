@@ -71,6 +71,16 @@ describe("adapter", () => {
             });
         }
 
+        describe("pool names as zpool(8) rules them", () => {
+            const poolValid = async (pool: string) => (await provider.check!({}, volumeInputs({ name: `${pool}/docker` }))).failures!.length === 0;
+            for (const pool of ["mirror", "mirror2", "raidz", "raidz1x", "draid", "spare", "spares", "log", "c0", "c1pool"]) {
+                it(`refuses the reserved or disk-like pool name ${pool}`, async () => assert.equal(await poolValid(pool), false));
+            }
+            for (const pool of ["logs", "logbook", "cache", "special", "dedup", "tank", "c", "cpool", "my-pool.2"]) {
+                it(`accepts the legal pool name ${pool}`, async () => assert.equal(await poolValid(pool), true));
+            }
+        });
+
         it("says why a name is wrong", async () => {
             const reasons = async (name: string) => (await provider.check!({}, volumeInputs({ name }))).failures![0].reason;
             assert.match(await reasons("tank"), /names a pool, not a volume: write pool\/volume/);

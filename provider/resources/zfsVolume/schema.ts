@@ -7,7 +7,9 @@ import { formatSize, parseSize } from "../../units";
 export const OWNER_PROPERTY = "pulumi-zfs-docker:managed";
 
 const COMPONENT = /^[A-Za-z0-9_.:-]+$/;
-const RESERVED_POOL_NAMES = /^(mirror|raidz\d?|draid\d?|spare|log|cache|special|dedup)/;
+// As libzfs's zpool_name_valid: names beginning with mirror, raidz, draid or spare, and "log" itself,
+// are vdev keywords; "logs", "cache2" or "dedupe" are ordinary pool names.
+const RESERVED_POOL_NAMES = /^(mirror|raidz|draid|spare)|^log$/;
 
 export const zfsNameSchema = z
     .string()
