@@ -9,7 +9,7 @@ import { z } from "zod";
 export const INPUT_KEYS = "_inputKeys";
 
 /** The object schema inside refinements (`.superRefine` wraps it in ZodEffects). */
-function objectOf(schema: z.ZodTypeAny): z.AnyZodObject | undefined {
+export function objectOf(schema: z.ZodTypeAny): z.AnyZodObject | undefined {
     let current: z.ZodTypeAny = schema;
     for (let depth = 0; depth < 10; depth++) {
         if (current instanceof z.ZodObject) return current;

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import type { ResourceDefinition } from "../provider/adapter";
+import { objectOf } from "../provider/inputs";
 import { reviewMarkdown } from "../provider/review/summary";
 import { definitions } from "../provider/runtime";
 import type { JsonSchema } from "./zodShape";
@@ -15,7 +16,7 @@ import { describe } from "./zodShape";
 export const docsDir = path.join(__dirname, "..", "docs");
 
 /** The description given with `.describe()`, wherever it sits among the wrappers. */
-function descriptionOf(schema: z.ZodTypeAny): string {
+export function descriptionOf(schema: z.ZodTypeAny): string {
     let current: z.ZodTypeAny | undefined = schema;
     for (let depth = 0; current && depth < 10; depth++) {
         if (current.description) return current.description;
@@ -33,11 +34,6 @@ function typeName(schema: JsonSchema): string {
     return typeof schema.type === "string" ? schema.type : "object";
 }
 
-function objectShape(schema: z.ZodTypeAny): Record<string, z.ZodTypeAny> {
-    let current = schema;
-    while (current instanceof z.ZodEffects) current = current.innerType();
-    return (current as z.AnyZodObject).shape as Record<string, z.ZodTypeAny>;
-}
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
@@ -65,7 +61,7 @@ export function resourcePage(kind: string): string {
         "| Input | Type | Default | Change | Description |",
         "|---|---|---|---|---|",
     ];
-    for (const [key, field] of Object.entries(objectShape(definition.schema as z.ZodTypeAny))) {
+    for (const [key, field] of Object.entries((objectOf(definition.schema as z.ZodTypeAny)?.shape ?? {}) as Record<string, z.ZodTypeAny>)) {
         const { schema, required } = describe(field);
         const fallback = required ? "required" : "optional";
         const defaultText = schema.default !== undefined ? `\`${JSON.stringify(schema.default)}\`` : fallback;
