@@ -4,7 +4,6 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import execa from "execa";
 import type { SshConnection } from "../connection";
@@ -12,43 +11,8 @@ import { describeConnection } from "../connection";
 import { ConnectionError, RemoteCommandError } from "./errors";
 import type { Host, HostStats, RunOptions, RunResult } from "./host";
 import { Shell, commandLine } from "./quote";
+import { askpassScript, ensurePrivateDir, forgetMaster, registerMaster, writePrivateFile } from "./privateDir";
 import { frameScript, remoteCommand } from "./script";
-
-let privateDir: string | undefined;
-/** Masters to close when the provider process ends, so no connection outlives the `pulumi up`. */
-const openMasters = new Map<string, string>();
-
-/** A 0700 directory for control sockets, pinned known_hosts and short-lived key files. */
-function ensurePrivateDir(): string {
-    if (!privateDir) {
-        // Short base path: unix socket paths are limited to ~108 bytes.
-        const base = fs.existsSync("/tmp") ? "/tmp" : os.tmpdir();
-        privateDir = fs.mkdtempSync(path.join(base, "pzd-"));
-        fs.chmodSync(privateDir, 0o700);
-        process.once("exit", () => {
-            for (const [controlPath, host] of openMasters) {
-                execa.sync("ssh", ["-o", `ControlPath=${controlPath}`, "-O", "exit", host], { reject: false, stdio: "ignore", timeout: 5000 });
-            }
-            fs.rmSync(privateDir!, { recursive: true, force: true });
-        });
-    }
-    return privateDir;
-}
-
-function writePrivateFile(name: string, content: string): string {
-    const file = path.join(ensurePrivateDir(), name);
-    fs.writeFileSync(file, content, { mode: 0o600 });
-    return file;
-}
-
-/** An askpass helper that prints a secret held only in its environment. */
-function askpassScript(): string {
-    const file = path.join(ensurePrivateDir(), "askpass");
-    if (!fs.existsSync(file)) {
-        fs.writeFileSync(file, '#!/bin/sh\nprintf "%s\\n" "$PZD_SSH_SECRET"\n', { mode: 0o700 });
-    }
-    return file;
-}
 
 function normalizeKey(key: string): string {
     return key.endsWith("\n") ? key : key + "\n";
@@ -106,9 +70,10 @@ export class SshHost implements Host {
         args.push("-o", `ControlPath=${this.controlPath}`);
         if (c.proxy) {
             const proxy = c.proxy;
-            const proxyArgs = ["ssh", ...sshOptions(proxy, this.id + "-proxy", c), "-o", "ControlMaster=no", "-o", "ControlPath=none", "-W", "%h:%p", proxy.host];
+            // PZD_SSH_HOP tells the askpass helper to answer this hop with the jump host's own secret.
+            const proxyArgs = ["env", "PZD_SSH_HOP=proxy", "ssh", ...sshOptions(proxy, this.id + "-proxy", c), "-o", "ControlMaster=no", "-o", "ControlPath=none", "-W", "%h:%p", proxy.host];
             if (proxy.privateKey) {
-                proxyArgs.splice(1, 0, "-i", this.keyFilePath("proxy"), "-o", "IdentitiesOnly=yes");
+                proxyArgs.splice(3, 0, "-i", this.keyFilePath("proxy"), "-o", "IdentitiesOnly=yes");
             }
             // ProxyCommand is run by a shell, so its words are quoted like any other remote argument.
             args.push("-o", `ProxyCommand=${commandLine(proxyArgs)}`);
@@ -122,11 +87,18 @@ export class SshHost implements Host {
 
     private secretEnv(): Record<string, string> {
         const c = this.connection;
-        const secret = c.password ?? c.privateKeyPassword ?? c.proxy?.password ?? c.proxy?.privateKeyPassword;
-        if (secret === undefined) {
+        const target = c.password ?? c.privateKeyPassword;
+        const proxy = c.proxy?.password ?? c.proxy?.privateKeyPassword;
+        if (target === undefined && proxy === undefined) {
             return {};
         }
-        return { SSH_ASKPASS: askpassScript(), SSH_ASKPASS_REQUIRE: "force", PZD_SSH_SECRET: secret, DISPLAY: process.env.DISPLAY ?? ":0" };
+        return {
+            SSH_ASKPASS: askpassScript(),
+            SSH_ASKPASS_REQUIRE: "force",
+            ...(target === undefined ? {} : { PZD_SSH_SECRET: target }),
+            ...(proxy === undefined ? {} : { PZD_PROXY_SECRET: proxy }),
+            DISPLAY: process.env.DISPLAY ?? ":0",
+        };
     }
 
     /** Opens the multiplexed master, retrying dial failures with backoff. Keys exist on disk only meanwhile. */
@@ -149,7 +121,7 @@ export class SshHost implements Host {
             try {
                 // -f -N: background once authenticated; -E: ssh's own messages go to a file so the
                 // daemonized master does not hold our pipes open.
-                const result = await execa("ssh", [...args, "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-E", logFile, "-f", "-N", c.host], {
+                const result = await execa("ssh", [...args, "-o", "ControlMaster=yes", "-o", "ControlPersist=60", "-E", logFile, "-f", "-N", c.host], {
                     stdio: ["ignore", "ignore", "ignore"],
                     reject: false,
                     env: this.secretEnv(),
@@ -157,7 +129,7 @@ export class SshHost implements Host {
                 });
                 if (result.exitCode === 0) {
                     this.stats.connections++;
-                    openMasters.set(this.controlPath, c.host);
+                    registerMaster(this.controlPath, c.host);
                     return;
                 }
                 lastError = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : `ssh exited ${result.exitCode}`;
@@ -226,7 +198,7 @@ export class SshHost implements Host {
     async close(): Promise<void> {
         if (this.master) {
             await execa("ssh", ["-o", `ControlPath=${this.controlPath}`, "-O", "exit", this.connection.host], { reject: false, stdio: "ignore" });
-            openMasters.delete(this.controlPath);
+            forgetMaster(this.controlPath);
             this.master = undefined;
         }
     }

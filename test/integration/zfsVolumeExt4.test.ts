@@ -3,6 +3,10 @@
  * check → create → (create/update again: no-op) → drift → read, through the provider implementation.
  */
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { makeProviderImplementation } from "../../provider/adapter";
 import { connectionSchema } from "../../provider/connection";
 import { hostFor } from "../../provider/host/pool";
@@ -163,5 +167,49 @@ describe("ZfsVolume and Ext4Filesystem on a real host", function () {
         assert.equal(proxied.stats.connections, 1);
         await volumes.delete!(name, { ...created.outs, connection: viaProxy });
         assert.equal((await host.exec(`zfs list -H ${name}`, { allowFail: true })).exitCode, 1);
+    });
+
+    it("gives the jump host and the target each their own password", async () => {
+        const user = `t${crypto.randomBytes(3).toString("hex")}`;
+        const targetPassword = `target-${crypto.randomBytes(6).toString("hex")} $(touch /tmp/pwned-${user})`;
+        // Passwords travel to chpasswd on stdin, so the shell never sees them.
+        await host.exec(`useradd -m -s /bin/sh ${user} && echo '${user} ALL=(ALL:ALL) ALL' > /etc/sudoers.d/${user} && chmod 440 /etc/sudoers.d/${user}`);
+        await host.exec(`chpasswd`, { input: `${user}:${targetPassword}\n` });
+        try {
+            const jump = { host: host.host, port: host.port, user: "deployer", password: "deployer-pw", hostKey: host.hostKey };
+            const target = { host: "127.0.0.1", port: 22, user, password: targetPassword, sudo: true, sudoPassword: targetPassword, hostKey: host.hostKey, proxy: jump };
+            const name = `tank/${uniqueName("twopw")}`;
+            const created = await volumes.create(await checked(volumes, { connection: target, name, size: "64M" }));
+            assert.equal(created.outs.sizeBytes, 64 * 2 ** 20);
+            await volumes.delete!(name, created.outs);
+            assert.equal((await host.exec(`test -e /tmp/pwned-${user}`, { allowFail: true })).exitCode, 1, "the password was never run as a command");
+
+            // One shared secret (the old behaviour) must now fail on the hop that has the other password.
+            const swapped = { ...target, dialErrorLimit: 2, proxy: { ...jump, password: targetPassword } };
+            await assert.rejects(volumes.read!(name, { ...created.outs, connection: swapped }), (error: Error) => {
+                assert.match(error.message, /could not connect/);
+                assert.ok(!error.message.includes(targetPassword) && !error.message.includes("deployer-pw"), "no password in the error");
+                return true;
+            });
+        } finally {
+            await host.exec(`pkill -u ${user} || true; userdel -r ${user} 2>/dev/null; rm -f /etc/sudoers.d/${user}`);
+        }
+    });
+
+    it("refuses a wrong pinned key and an unknown host before any command runs", async () => {
+        const name = `tank/${uniqueName("hostkey")}`;
+        const wrongKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+        const pinnedWrong = { ...host.connection, hostKey: wrongKey, dialErrorLimit: 3 };
+        await assert.rejects(volumes.read!(name, { connection: pinnedWrong, name, size: "64M" }), /Host key verification failed/);
+        const emptyKnownHosts = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pzd-kh-")), "known_hosts");
+        fs.writeFileSync(emptyKnownHosts, "");
+        const { hostKey: _pinned, ...unpinned } = host.connection as typeof host.connection & { hostKey?: string };
+        const unknown = { ...unpinned, knownHostsPath: emptyKnownHosts, dialErrorLimit: 3 };
+        await assert.rejects(volumes.read!(name, { connection: unknown, name, size: "64M" }), /Host key verification failed|No .* host key is known/);
+        assert.equal(fs.readFileSync(emptyKnownHosts, "utf8"), "", "the unknown key was not recorded");
+        for (const connection of [pinnedWrong, unknown]) {
+            const stats = hostFor(connectionSchema.parse(connection)).stats;
+            assert.deepEqual({ connections: stats.connections, roundTrips: stats.roundTrips }, { connections: 0, roundTrips: 0 });
+        }
     });
 });
