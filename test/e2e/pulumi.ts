@@ -52,6 +52,11 @@ export class PulumiProject {
         };
     }
 
+    /** The environment the CLI runs with (backend, home, passphrase), for tests that start it themselves. */
+    environment(): Record<string, string> {
+        return { ...this.env };
+    }
+
     async run(args: string[], options: { allowFail?: boolean; input?: string } = {}): Promise<RunResult> {
         const started = Date.now();
         const result = await execa("pulumi", [...args, "--non-interactive"], { cwd: this.dir, env: this.env, reject: false, input: options.input, all: false });

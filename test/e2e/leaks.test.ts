@@ -1,0 +1,150 @@
+/**
+ * Under the real Pulumi CLI against a real test host: nothing outlives a `pulumi` command (ssh
+ * masters, control sockets, key files, askpass helpers, the private directory), not over 20 no-op
+ * runs, not after the provider is SIGKILLed mid-apply; and no secret reaches the output or the state,
+ * not even of a failing run with --debug.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import execa from "execa";
+import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
+import type { TestHost } from "../hosts/harness";
+import { header, PulumiProject, RunResult } from "./pulumi";
+
+const NO_OP_RUNS = 20;
+
+const program = `${header}
+const cfg = new pulumi.Config();
+const byKey = { host: cfg.require("host"), port: cfg.requireNumber("port"), privateKey: cfg.requireSecret("privateKey"), hostKey: cfg.require("hostKey") };
+const password = cfg.requireSecret("password");
+const byPassword = { host: byKey.host, port: byKey.port, user: "deployer", password, sudo: true, sudoPassword: password, hostKey: byKey.hostKey };
+const scratch = cfg.require("scratch");
+new zd.ZfsVolume("volume", { connection: byKey, name: cfg.require("volume"), size: cfg.require("size"), forceDestroy: true });
+new zd.FstabEntry("line", { connection: byKey, spec: "LABEL=pzd-leaks", mountPoint: scratch + "/mnt", fsType: "ext4", mount: false, fstabPath: scratch + "/fstab" });
+new zd.DockerStorageConfig("docker", { connection: byPassword, storageDriver: "overlay2", restart: false, requiresMountsFor: [], daemonJsonPath: scratch + "/daemon.json" });
+const broken = cfg.get("brokenPool");
+if (broken) {
+    new zd.ZfsVolume("broken", { connection: byPassword, name: broken + "/vol", size: "64M" });
+}
+`;
+
+/** Private directories of providers other than this test process (whose in-process hosts have theirs). */
+function providerDirs(): string[] {
+    return fs.readdirSync("/tmp").filter((d) => /^pzd-\d+-\w{6}$/.test(d) && !d.startsWith(`pzd-${process.pid}-`));
+}
+
+/** ssh processes that a provider started: its masters carry the private directory in ControlPath. */
+async function providerSshProcesses(): Promise<string[]> {
+    const ps = await execa("ps", ["-eo", "pid=,args="], { reject: false });
+    return ps.stdout.split("\n").filter((line) => /\bssh\b.*ControlPath=\/tmp\/pzd-\d+-/.test(line) && !line.includes(`pzd-${process.pid}-`));
+}
+
+async function remoteSessions(host: TestHost): Promise<number> {
+    // sshd's per-connection processes; the harness's own master is one of them and stays.
+    return Number((await host.exec("pgrep -c -f '^sshd: [a-z]+(@notty)?$' || true")).stdout.trim());
+}
+
+/** sshd sessions end a moment after their client: poll briefly for the expected value. */
+async function settled<T>(read: () => Promise<T>, expected: T): Promise<T> {
+    let value = await read();
+    for (let i = 0; i < 20 && value !== expected; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        value = await read();
+    }
+    return value;
+}
+
+describe("no leaks and no secrets, under the real Pulumi CLI", function () {
+    let host: TestHost;
+    let project: PulumiProject;
+    let scratch: string;
+    const volume = `tank/${uniqueName("leaks")}`;
+    const outputs: RunResult[] = [];
+
+    before(async () => {
+        [host] = await sharedHosts(1);
+        await ensurePool(host);
+        scratch = `/root/${uniqueName("leaks")}`;
+        await host.exec(`mkdir -p ${scratch}/mnt && : > ${scratch}/fstab && chmod 755 /root && chmod 777 ${scratch}`);
+        project = new PulumiProject("leaks", program);
+        await project.init({ host: host.host, port: String(host.port), hostKey: host.hostKey, volume, size: "64M", scratch }, { privateKey: host.privateKey, password: "deployer-pw" });
+    });
+    after(async () => {
+        await project?.destroy().catch(() => undefined);
+        project?.cleanup();
+        await host?.exec(`rm -rf ${scratch}; chmod 700 /root`).catch(() => undefined);
+    });
+
+    it(`leaves no ssh process, control socket, key file or private directory over ${NO_OP_RUNS} no-op runs`, async () => {
+        const dirsBefore = providerDirs();
+        const sessionsBefore = await remoteSessions(host);
+        outputs.push(await project.up());
+        assert.match(outputs[0].stdout, /4 created/);
+        for (let run = 1; run <= NO_OP_RUNS; run++) {
+            const noOp = await project.up(["--refresh"]);
+            outputs.push(noOp);
+            assert.match(noOp.stdout, /4 unchanged/, `run ${run} changed something:\n${noOp.stdout}`);
+            assert.doesNotMatch(noOp.stdout, /updated|created|replaced|deleted/);
+        }
+        assert.deepEqual(await providerSshProcesses(), [], "no provider ssh master outlived its command");
+        assert.deepEqual(providerDirs(), dirsBefore, "no /tmp/pzd-* directory was left");
+        assert.equal(await settled(() => remoteSessions(host), sessionsBefore), sessionsBefore, "no SSH session stayed open on the host");
+        assert.equal((await host.exec(`ls -A ${scratch} | grep -c pzd- || true`)).stdout.trim(), "0", "no temporary file on the host");
+        const times = outputs.slice(1).map((o) => o.seconds).sort((a, b) => a - b);
+        console.log(`      ${NO_OP_RUNS} no-op 'up --refresh' runs: median ${times[times.length >> 1]} s; leaked: 0 ssh, 0 dirs, 0 sessions`);
+    });
+
+    it("sweeps what a provider SIGKILLed mid-apply left, and refresh + up converge", async () => {
+        await project.run(["config", "set", "size", "128M"]);
+        const dirsBefore = new Set(providerDirs());
+        const up = execa("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive"], { cwd: project.dir, env: project.environment(), reject: false });
+        let victim: string | undefined;
+        for (let waited = 0; !victim && waited < 120_000; waited += 100) {
+            victim = providerDirs().find((d) => !dirsBefore.has(d));
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.ok(victim, "the provider made its private directory");
+        const providerPid = Number(/^pzd-(\d+)-/.exec(victim)![1]);
+        process.kill(providerPid, "SIGKILL");
+        const killed = await up;
+        outputs.push({ stdout: killed.stdout, stderr: killed.stderr, exitCode: killed.exitCode ?? -1, seconds: 0 });
+        assert.notEqual(killed.exitCode, 0, "the up failed when its provider died");
+        assert.ok(fs.existsSync(`/tmp/${victim}`), "SIGKILL left the directory (nothing could clean it)");
+
+        outputs.push(await project.refresh());
+        assert.ok(!fs.existsSync(`/tmp/${victim}`), "the next provider swept it");
+        outputs.push(await project.up());
+        assert.equal(Number((await host.exec(`zfs get -Hpo value volsize ${volume}`)).stdout.trim()), 128 * 2 ** 20);
+        const again = await project.up();
+        outputs.push(again);
+        assert.match(again.stdout, /4 unchanged/);
+        assert.deepEqual(await providerSshProcesses(), [], "the dead provider's master was closed by the sweep");
+        assert.deepEqual(providerDirs().filter((d) => !dirsBefore.has(d)), []);
+    });
+
+    it("keeps the private key and passwords out of output, errors and state, also of a failing --debug run", async () => {
+        await project.run(["config", "set", "brokenPool", "nosuchpool"]);
+        const failing = await project.run(["up", "--yes", "--skip-preview", "--debug"], { allowFail: true });
+        outputs.push(failing);
+        assert.notEqual(failing.exitCode, 0);
+        assert.match(failing.stdout + failing.stderr, /nosuchpool/, "the failure is reported");
+        await project.run(["config", "rm", "brokenPool"]);
+
+        const keyLines = host.privateKey.split("\n").filter((l) => l && !l.startsWith("-----"));
+        const secrets = ["deployer-pw", ...keyLines.filter((l) => l.length >= 20)];
+        const texts: [string, string][] = [
+            ...outputs.map((o, i): [string, string] => [`output of run ${i}`, o.stdout + o.stderr]),
+            ["state file", project.stateText()],
+            ["stack export", (await project.run(["stack", "export"])).stdout],
+        ];
+        let searched = 0;
+        for (const [where, text] of texts) {
+            for (const secret of secrets) {
+                assert.ok(!text.includes(secret), `a secret appears in the ${where}`);
+                searched++;
+            }
+        }
+        assert.ok(!project.stateText().includes("PRIVATE KEY"));
+        console.log(`      ${secrets.length} secret strings searched in ${texts.length} texts (${searched} checks): none found`);
+    });
+});
