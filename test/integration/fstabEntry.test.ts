@@ -224,12 +224,13 @@ describe("FstabEntry on a real host", function () {
             assert.match(await mountedSource(host, mp), /^\/dev\/zd\d+$/);
             assert.equal((await host.exec(`test -e ${pwned} && echo yes || echo no`)).stdout.trim(), "no");
             const escaped = mp.replace(/ /g, "\\040");
-            assert.equal((await fileBytes(host, fstabPath)).toString(), `${AWKWARD}\n# managed by pulumi-zfs-docker: ${escaped}\nUUID=${uuid} ${escaped} ext4 defaults,${SAFE} 0 2\n`);
+            // The fixture has no final newline: the marker says so, and delete takes the added one away.
+            assert.equal((await fileBytes(host, fstabPath)).toString(), `${AWKWARD}\n# managed by pulumi-zfs-docker: ${escaped} (the file had no final newline; delete takes the added one away)\nUUID=${uuid} ${escaped} ext4 defaults,${SAFE} 0 2\n`);
             assert.equal((await host.exec(`stat -c %a ${fstabPath}`)).stdout.trim(), "600");
 
             await entries.delete!(created.id, created.outs);
             assert.equal(await mountedSource(host, mp), "");
-            assert.equal((await fileBytes(host, fstabPath)).toString(), `${AWKWARD}\n`);
+            assert.equal((await fileBytes(host, fstabPath)).toString(), AWKWARD, "destroy gives the file back byte for byte");
             assert.equal((await host.exec(`test -e ${pwned} && echo yes || echo no`)).stdout.trim(), "no");
         });
 
@@ -247,10 +248,14 @@ describe("FstabEntry on a real host", function () {
             assert.equal(adopted.outs.line, identical, "adopted as it is, tabs and all");
             assert.equal(adopted.outs.mounted, true);
             assert.match((await host.exec(`findmnt -n -o OPTIONS -M ${mp}`)).stdout, /noatime/, "mounted with the line's options");
-            assert.equal((await fileBytes(host, fstabPath)).toString(), `${AWKWARD}\n# managed by pulumi-zfs-docker: ${mp}\n${identical}\n`);
+            assert.equal(adopted.outs.adopted, true);
+            assert.equal((await fileBytes(host, fstabPath)).toString(), `${AWKWARD}\n# managed by pulumi-zfs-docker: ${mp} (adopted; delete puts back: ${identical.replace(/\t/g, "\\011")})\n${identical}\n`);
 
+            // Adopted is not ours to remove: delete gives the user's line back as it was, still mounted.
             await entries.delete!(adopted.id, adopted.outs);
-            assert.equal((await fileBytes(host, fstabPath)).toString(), `${AWKWARD}\n`);
+            assert.equal((await fileBytes(host, fstabPath)).toString(), `${AWKWARD}\n${identical}\n`);
+            assert.match(await mountedSource(host, mp), /^\/dev\/zd\d+$/);
+            await host.exec(`umount ${shellQuote(mp)}`);
             await host.exec(`printf '%s' ${shellQuote(AWKWARD)} > ${fstabPath}`);
         });
 

@@ -88,6 +88,16 @@ function refused(fn: () => unknown, message: RegExp): void {
 
 const descriptions = (plan: { actions: { description: string }[] }) => plan.actions.map((a) => a.description);
 
+/** The file a plan would install (the base64 its prepare step sends). */
+function writtenFile(plan: { actions: { script: { text: string } }[] }): string {
+    const sent = plan.actions.map((a) => /printf '%s\\n' (\S+) \| base64 -d/.exec(a.script.text)?.[1]).find((b) => b !== undefined);
+    assert.ok(sent !== undefined, "the plan writes no file");
+    return Buffer.from(sent, "base64").toString();
+}
+
+/** BASE_FSTAB with `line` (written by hand, ASCII) adopted: our marker, holding the line's bytes, above it. */
+const adoptedFile = (line: string): string => `${BASE_FSTAB}${MARKER} (adopted; delete puts back: ${line.replace(/\t/g, "\\011")})\n${line}\n`;
+
 describe("resources/fstabEntry", () => {
     describe("inputs", () => {
         it("fills the defaults: defaults options, dump 0, pass 2, mounted, /etc/fstab, boot-safe with 300 s", () => {
@@ -262,12 +272,30 @@ describe("resources/fstabEntry", () => {
             assert.deepEqual(descriptions(planFstabEntry(desired({ mount: false }), observed())), ["prepare /etc/fstab (add the line for /var/lib/docker)", "install the new /etc/fstab (backup: /etc/fstab.pulumi-zfs-docker.bak)"]);
         });
 
-        it("adopts an identical line written by hand (tabs are fine) by marking it", () => {
+        it("adopts an identical line written by hand (tabs are fine) by marking it, the marker keeping its bytes", () => {
             const byHand = `${BASE_FSTAB}UUID=${UUID}\t${MP}\text4\t${SAFE}\t0\t2\n`;
             const plan = planFstabEntry(desired(), observed({ ...DONE, fstab: byHand }));
             assert.deepEqual(descriptions(plan), ["prepare /etc/fstab (adopt (mark as managed) the line for /var/lib/docker)", "install the new /etc/fstab (backup: /etc/fstab.pulumi-zfs-docker.bak)"]);
-            const written = /printf '%s\\n' (\S+) \| base64 -d/.exec(plan.actions[0].script.text)?.[1] ?? "";
-            assert.equal(Buffer.from(written, "base64").toString(), `${BASE_FSTAB}${MARKER}\nUUID=${UUID}\t${MP}\text4\t${SAFE}\t0\t2\n`);
+            assert.equal(writtenFile(plan), adoptedFile(`UUID=${UUID}\t${MP}\text4\t${SAFE}\t0\t2`));
+        });
+
+        it("adopts an identical line that spells the mount point another way systemd accepts, instead of adding a duplicate", () => {
+            for (const spelling of [`${MP}/`, "/var/lib//docker", "/var/lib/./docker"]) {
+                const byHand = `${BASE_FSTAB}UUID=${UUID} ${spelling} ext4 ${SAFE} 0 2\n`;
+                const plan = planFstabEntry(desired(), observed({ ...DONE, fstab: byHand }));
+                assert.deepEqual(descriptions(plan), ["prepare /etc/fstab (adopt (mark as managed) the line for /var/lib/docker)", "install the new /etc/fstab (backup: /etc/fstab.pulumi-zfs-docker.bak)"], spelling);
+                refused(() => planFstabEntry(desired({ options: ["noatime"] }), observed({ ...DONE, fstab: byHand })), /did not write \(line 3\)/);
+            }
+        });
+
+        it("refuses a line that reaches the mount point through '..', which only the host's symlinks can resolve", () => {
+            const dotDot = `${BASE_FSTAB}UUID=${UUID} /var/lib/x/../docker ext4 ${SAFE} 0 2\n`;
+            refused(() => planFstabEntry(desired(), observed({ fstab: dotDot })), /reaches \/var\/lib\/docker through '\.\.':\n {2}line 3: UUID=\S+ \/var\/lib\/x\/\.\.\/docker .*\nWhether it is the same mount point depends on symlinks/);
+        });
+
+        it("claims a line without the marker on update as ours (it lost its marker), as before", () => {
+            const lost = `${BASE_FSTAB}UUID=${UUID} ${MP} ext4 ${SAFE} 0 2\n`;
+            assert.equal(writtenFile(planFstabEntry(desired(), observed({ ...DONE, fstab: lost }), desired())), DONE.fstab);
         });
 
         it("refuses a different line it did not write, quoting it and saying how to proceed", () => {
@@ -281,8 +309,11 @@ describe("resources/fstabEntry", () => {
             assert.deepEqual(descriptions(plan), ["prepare /etc/fstab (rewrite the line for /var/lib/docker)", "install the new /etc/fstab (backup: /etc/fstab.pulumi-zfs-docker.bak)"]);
         });
 
-        it("refuses two lines for the mount point", () => {
-            refused(() => planFstabEntry(desired(), observed({ fstab: `${BASE_FSTAB}/dev/a ${MP} ext4 defaults\n/dev/b ${MP}/ ext4 defaults\n` })), /2 lines for \/var\/lib\/docker:\n {2}line 3: \/dev\/a.*\n {2}line 4: \/dev\/b.*\nOnly the last one takes effect/);
+        it("refuses two lines for the mount point, also when spelled differently", () => {
+            refused(
+                () => planFstabEntry(desired(), observed({ fstab: `${BASE_FSTAB}/dev/a ${MP} ext4 defaults\n/dev/b /var/lib//docker/ ext4 defaults\n` })),
+                /2 lines for \/var\/lib\/docker \(systemd ignores .*\):\n {2}line 3: \/dev\/a.*\n {2}line 4: \/dev\/b.*\nsystemd reports a duplicate entry and mounts only the first/,
+            );
         });
 
         it("remounts when mount options change, not when only userspace options change", () => {
@@ -390,8 +421,35 @@ describe("resources/fstabEntry", () => {
             assert.deepEqual(descriptions(planDeleteFstabEntry(desired(), observed({ ...DONE, mounts: `${MOUNTS_ROOT}\n${MOUNT_OTHER}` }))), ["prepare /etc/fstab without the line for /var/lib/docker", "install the new /etc/fstab (backup: /etc/fstab.pulumi-zfs-docker.bak)"]);
         });
 
-        it("refuses to remove a changed line that lost its marker", () => {
-            refused(() => planDeleteFstabEntry(desired(), observed({ ...DONE, fstab: `${BASE_FSTAB}/dev/sdz ${MP} xfs defaults 0 0\n` })), /changed by hand.*left alone.*pulumi state delete/s);
+        it("leaves a line without the marker alone (not ours), but unmounts what it does not mount", () => {
+            const foreign = `${BASE_FSTAB}/dev/sdz ${MP} xfs defaults 0 0\n`;
+            assert.deepEqual(descriptions(planDeleteFstabEntry(desired(), observed({ ...DONE, fstab: foreign }))), ["unmount /var/lib/docker"]);
+            const plan = planDeleteFstabEntry(desired(), observed({ ...DONE, fstab: `${BASE_FSTAB}${LINE}\n` }));
+            assert.deepEqual(plan.actions, []);
+            assert.match(plan.noop ?? "", /line 3\) has no "# managed by pulumi-zfs-docker" comment, so it is not ours: it stays/);
+        });
+
+        it("gives an adopted line back as it was and leaves its mount, so a second delete has nothing to do", () => {
+            const byHand = `UUID=${UUID}\t${MP}\text4\t${SAFE}\t0\t2`;
+            const plan = planDeleteFstabEntry(desired(), observed({ ...DONE, fstab: adoptedFile(byHand) }));
+            assert.deepEqual(descriptions(plan), ["prepare /etc/fstab with the adopted line for /var/lib/docker as it was before", "install the new /etc/fstab (backup: /etc/fstab.pulumi-zfs-docker.bak)"]);
+            assert.equal(writtenFile(plan), `${BASE_FSTAB}${byHand}\n`);
+            assert.deepEqual(planDeleteFstabEntry(desired(), observed({ ...DONE, fstab: writtenFile(plan) })).actions, []);
+        });
+
+        it("undoes an update of an adopted line: its old bytes come back; a changed spec is unmounted", () => {
+            const byHand = `UUID=${UUID} ${MP} ext4 noatime,nofail,x-systemd.requires=zfs-volumes.target,x-systemd.device-timeout=300s 0 2`;
+            const adopted = planFstabEntry(desired({ options: ["noatime"] }), observed({ ...DONE, fstab: `${BASE_FSTAB}${byHand}\n` }));
+            const updated = writtenFile(planFstabEntry(desired(), observed({ ...DONE, fstab: writtenFile(adopted) }), desired({ options: ["noatime"] })));
+            assert.ok(updated.endsWith(`\n${LINE}\n`), updated);
+            const plan = planDeleteFstabEntry(desired(), observed({ ...DONE, fstab: updated }));
+            assert.equal(descriptions(plan).length, 2, "same spec: it stays mounted");
+            assert.equal(writtenFile(plan), `${BASE_FSTAB}${byHand}\n`);
+
+            const otherSpec = adoptedFile(`/dev/vdc ${MP} xfs defaults 0 2`).replace(/\n\/dev\/vdc .*\n$/, `\n${LINE}\n`);
+            const replaced = planDeleteFstabEntry(desired(), observed({ ...DONE, fstab: otherSpec }));
+            assert.deepEqual(descriptions(replaced)[0], "unmount /var/lib/docker");
+            assert.equal(writtenFile(replaced), `${BASE_FSTAB}/dev/vdc ${MP} xfs defaults 0 2\n`);
         });
 
         it("nothing there: nothing to do", () => {
@@ -410,8 +468,15 @@ describe("resources/fstabEntry", () => {
 
     describe("outputs and reflect", () => {
         it("reports the line as it is in the file, and the mount", () => {
-            assert.deepEqual(fstabEntry.outputs(desired(), observed(DONE)), { line: LINE, mounted: true, mountedSource: "/dev/zd0", backupPath: "/etc/fstab.pulumi-zfs-docker.bak" });
-            assert.deepEqual(fstabEntry.outputs(desired(), observed()), { line: "", mounted: false, mountedSource: "", backupPath: "/etc/fstab.pulumi-zfs-docker.bak" });
+            const none = { adopted: false, originalLine: "" };
+            assert.deepEqual(fstabEntry.outputs(desired(), observed(DONE)), { line: LINE, mounted: true, mountedSource: "/dev/zd0", backupPath: "/etc/fstab.pulumi-zfs-docker.bak", ...none });
+            assert.deepEqual(fstabEntry.outputs(desired(), observed()), { line: "", mounted: false, mountedSource: "", backupPath: "/etc/fstab.pulumi-zfs-docker.bak", ...none });
+        });
+
+        it("reports an adopted line and the line delete puts back, read from the marker", () => {
+            const byHand = `UUID=${UUID}\t${MP}\text4\t${SAFE}\t0\t2`;
+            const outputs = fstabEntry.outputs(desired(), observed({ ...DONE, fstab: adoptedFile(byHand) }));
+            assert.deepEqual({ adopted: outputs.adopted, originalLine: outputs.originalLine, line: outputs.line }, { adopted: true, originalLine: byHand, line: byHand });
         });
 
         it("reflects the inputs unchanged when all is as wanted", () => {
@@ -533,6 +598,17 @@ describe("resources/fstabEntry", () => {
             assert.equal(run.status, 32);
             assert.equal(fs.readFileSync(calls, "utf8"), "is-active --quiet docker.service\nstop docker.service\nstart docker.service\n");
             assert.equal(fs.readFileSync(fstabPath, "utf8"), BASE_FSTAB);
+        });
+
+        it("create and delete give back a file without a final newline byte for byte", () => {
+            const noNewline = Buffer.from("# no final newline\r\n/dev/vda / ext4 defaults 0 1");
+            fs.writeFileSync(fstabPath, noNewline);
+            const created = runRecorded("set -eu\n" + planScript(planFstabEntry(desired({ fstabPath }), observedFile())).text, TOOLS);
+            assert.equal(created.status, 0, created.stderr);
+            assert.ok(fs.readFileSync(fstabPath).toString().endsWith(`defaults 0 1\r\n${MARKER} (the file had no final CRLF; delete takes the added one away)\r\n${LINE}\r\n`));
+            const deleted = runRecorded("set -eu\n" + planScript(planDeleteFstabEntry(desired({ fstabPath }), observedFile())).text, TOOLS);
+            assert.equal(deleted.status, 0, deleted.stderr);
+            assert.ok(fs.readFileSync(fstabPath).equals(noNewline));
         });
 
         it("delete unmounts, then removes our line and its marker", () => {

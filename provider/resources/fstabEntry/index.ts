@@ -3,7 +3,8 @@
  *
  * The new file is computed here (fstab.ts, pure) and sent whole; the host only checks that the file
  * is still the one we planned from, writes it atomically with a backup, and mounts. A line for the
- * mount point that we did not write is adopted only when it is already exactly what we want.
+ * mount point that we did not write is adopted only when it is already exactly what we want; the
+ * marker above it keeps its bytes, and delete gives it back as it was (and leaves its mount).
  * For zvols the line is made boot-safe (nofail, ordered after zfs-volumes.target, a long device
  * timeout): a missing pool must not drop the machine into emergency mode.
  */
@@ -30,7 +31,7 @@ export const fstabEntry: ResourceDefinition<FstabEntryDesired, FstabEntryObserve
     outputsSchema: fstabEntryOutputsSchema,
     documentation: {
         summary:
-            "One /etc/fstab line, mounted now as well. The new file is written atomically with a backup, only if it is still the one planned from; for zvols the line is made boot-safe (nofail, after zfs-volumes.target). A line it did not write is adopted only when it already matches.",
+            "One /etc/fstab line, mounted now as well. The new file is written atomically with a backup, only if it is still the one planned from; for zvols the line is made boot-safe (nofail, after zfs-volumes.target). A line it did not write is adopted only when it already matches, and delete gives it back as it was.",
         guardedBy: {
             allowNonEmptyMountPoint: "mounting over a directory that has files in it (they are hidden, not lost, while mounted)",
             moveAsideExisting: "moving the files, or a ZFS dataset, already at the mount point aside to <mountPoint>.pre-pulumi-zfs-docker-<time> (nothing is deleted)",
@@ -57,13 +58,19 @@ export const fstabEntry: ResourceDefinition<FstabEntryDesired, FstabEntryObserve
     plan: planFstabEntry,
     planDelete: planDeleteFstabEntry,
     outputs(desired, observed) {
-        const entry = observed.file.state === "present" ? findEntries(parseFstab(observed.file.bytes), desired.mountPoint).pop() : undefined;
+        const entries = observed.file.state === "present" ? findEntries(parseFstab(observed.file.bytes), desired.mountPoint) : [];
+        const entry = entries.find((e) => e.marked) ?? entries.pop();
         const mount = mountAt(observed, desired.mountPoint);
+        // Read from the marker on the host, not carried in state: delete only gets the inputs, and
+        // state from before these outputs existed needs no migration (a plain marker means ours).
+        const adopted = entry?.marker?.kind === "adopted";
         return {
             line: entry?.text ?? "",
             mounted: mountedCorrectly(desired, observed),
             mountedSource: mount?.source ?? "",
             backupPath: desired.fstabPath + BACKUP_SUFFIX,
+            adopted,
+            originalLine: adopted ? (entry?.originalText ?? "") : "",
         };
     },
     reflect(desired, observed) {

@@ -8,7 +8,7 @@ import type { Action, Plan } from "../../plan";
 import { noop } from "../../plan";
 import type { FstabEntryObserved, MountInfo } from "./facts";
 import type { FoundEntry, Fstab, FstabFields } from "./fstab";
-import { findEntries, formatEntry, markEntry, parseFstab, removeEntry, serializeFstab, upsertEntry } from "./fstab";
+import { dotDotEntries, findEntries, formatEntry, markEntry, parseFstab, removeEntry, serializeFstab, upsertEntry } from "./fstab";
 import type { FstabEntryDesired } from "./schema";
 import { BACKUP_SUFFIX, MOVED_SUFFIX, REQUIRES_OPTION, TIMEOUT_PREFIX, ZFS_VOLUMES_TARGET } from "./schema";
 import { installFile, mountCommand, mountScript, moveAsideScript, moveBackScript, moveDatasetAsideScript, prepareFile, stopUnitsScript, unmountScript } from "./scripts";
@@ -105,11 +105,22 @@ function ourEntry(desired: FstabEntryDesired, fstab: Fstab): FoundEntry | undefi
     const entries = findEntries(fstab, desired.mountPoint);
     if (entries.length > 1) {
         throw new RefusedError(
-            `${desired.fstabPath} has ${entries.length} lines for ${desired.mountPoint}:\n${entries.map((e) => `  line ${e.lineNumber}: ${e.text}`).join("\n")}\n` +
-                `Only the last one takes effect at boot. Remove or comment out all but one of them, then run again.`,
+            `${desired.fstabPath} has ${entries.length} lines for ${desired.mountPoint} (systemd ignores repeated and trailing '/' and '.' components):\n${entries.map((e) => `  line ${e.lineNumber}: ${e.text}`).join("\n")}\n` +
+                `systemd reports a duplicate entry and mounts only the first of them at boot. Remove or comment out all but one of them, then run again.`,
         );
     }
     return entries[0];
+}
+
+/** A ".." line may be our mount point under another name (systemd resolves it through symlinks at boot): adding ours could make a duplicate. */
+function refuseDotDotAliases(desired: FstabEntryDesired, fstab: Fstab): void {
+    const aliases = dotDotEntries(fstab, desired.mountPoint);
+    if (aliases.length > 0) {
+        throw new RefusedError(
+            `${desired.fstabPath} has a line whose mount point reaches ${desired.mountPoint} through '..':\n${aliases.map((e) => `  line ${e.lineNumber}: ${e.text}`).join("\n")}\n` +
+                `Whether it is the same mount point depends on symlinks, so it is neither adopted nor left beside a second line. Write its mount point without '..', or remove it, then run again.`,
+        );
+    }
 }
 
 /** `doing` completes "cannot ...", e.g. "unmount /var/lib/docker". */
@@ -137,6 +148,7 @@ function stopAction(desired: FstabEntryDesired, observed: FstabEntryObserved): A
 export function planFstabEntry(desired: FstabEntryDesired, observed: FstabEntryObserved, previous?: FstabEntryDesired): Plan {
     const fstab = parsedFile(desired, observed);
     const existing = ourEntry(desired, fstab);
+    refuseDotDotAliases(desired, fstab);
     const want = wantedFields(desired);
     const line = formatEntry(want);
 
@@ -171,9 +183,12 @@ export function planFstabEntry(desired: FstabEntryDesired, observed: FstabEntryO
         );
     }
 
-    // An adopted line stays byte for byte as its author wrote it (tabs, alignment); it only gets our marker.
+    // An adopted line stays byte for byte as its author wrote it (tabs, alignment); it only gets our
+    // marker, which keeps those bytes so that delete gives them back. On update, an unmarked line is
+    // one of ours that lost its marker: it is claimed as ours again, as before.
     const adopting = existing !== undefined && sameFields(existing.fields, want);
-    const content = needWrite ? serializeFstab(adopting ? markEntry(fstab, desired.mountPoint) : upsertEntry(fstab, want)) : undefined;
+    const unmarked = previous === undefined ? "adopt" : "claim";
+    const content = needWrite ? serializeFstab(adopting ? markEntry(fstab, desired.mountPoint, unmarked) : upsertEntry(fstab, want, unmarked)) : undefined;
     const fstabVar = content ? sh`"$pzd_tmp"` : sh`${desired.fstabPath}`;
     const actions: Action[] = [];
     const warnings: string[] = [];
@@ -271,29 +286,41 @@ export function planFstabEntry(desired: FstabEntryDesired, observed: FstabEntryO
     }
 }
 
+/**
+ * The line the file keeps for the mount point after delete: a line without our marker (not ours:
+ * written by hand, or given back after adoption), or the adopted line as it was.
+ */
+function lineLeftBehind(existing: FoundEntry | undefined): FstabFields | undefined {
+    if (existing === undefined || existing.marker?.kind === "ours") return undefined;
+    if (existing.marker === undefined) return existing.fields;
+    return parseFstab(existing.marker.original ?? "").lines[0]?.entry;
+}
+
 export function planDeleteFstabEntry(desired: FstabEntryDesired, observed: FstabEntryObserved): Plan {
     const fstab = observed.file.state === "absent" ? { lines: [] } : parsedFile(desired, observed);
     const existing = ourEntry(desired, fstab);
-    if (existing !== undefined && !existing.marked && !sameFields(existing.fields, wantedFields(desired))) {
-        throw new RefusedError(
-            `the line for ${desired.mountPoint} in ${desired.fstabPath} was changed by hand and no longer carries the "# managed by pulumi-zfs-docker" comment (line ${existing.lineNumber}):\n  ${existing.text}\n` +
-                `It may not be ours any more, so it is left alone. Remove it yourself and run again, or drop this resource from the stack with \`pulumi state delete\`.`,
-        );
-    }
+    const kept = lineLeftBehind(existing);
     const actions: Action[] = [];
     const mounted = mountAt(observed, desired.mountPoint);
-    if (mounted !== undefined && mountIsOurs(desired, observed, mounted)) {
+    // What the line left behind mounts stays mounted with it: unmounting would leave the host unlike its fstab.
+    if (mounted !== undefined && mountIsOurs(desired, observed, mounted) && kept?.spec !== desired.spec) {
         refuseBusy(desired, observed, `unmount ${desired.mountPoint}`);
         actions.push(...stopAction(desired, observed));
         actions.push({ description: `unmount ${desired.mountPoint}`, script: unmountScript(desired.mountPoint) });
     }
-    if (existing !== undefined) {
+    if (existing?.marked) {
         const content = serializeFstab(removeEntry(fstab, desired.mountPoint));
-        actions.push({ description: `prepare ${desired.fstabPath} without the line for ${desired.mountPoint}`, script: prepareFile(desired, observed, content) });
+        const what = existing.marker?.kind === "adopted" ? `with the adopted line for ${desired.mountPoint} as it was before` : `without the line for ${desired.mountPoint}`;
+        actions.push({ description: `prepare ${desired.fstabPath} ${what}`, script: prepareFile(desired, observed, content) });
         actions.push({ description: `install the new ${desired.fstabPath} (backup: ${desired.fstabPath}${BACKUP_SUFFIX})`, script: installFile(desired, observed) });
     }
     if (desired.moveAsideExisting && actions.length > 0) {
         actions.push({ description: `move what was in ${desired.mountPoint} before back, if it was moved aside`, script: moveBackScript(desired) });
     }
-    return actions.length === 0 ? noop(`${desired.fstabPath} has no line for ${desired.mountPoint} and nothing of ours is mounted there`) : { actions };
+    if (actions.length > 0) return { actions };
+    return noop(
+        existing === undefined
+            ? `${desired.fstabPath} has no line for ${desired.mountPoint} and nothing of ours is mounted there`
+            : `the line for ${desired.mountPoint} in ${desired.fstabPath} (line ${existing.lineNumber}) has no "# managed by pulumi-zfs-docker" comment, so it is not ours: it stays, and so does what it mounts`,
+    );
 }

@@ -89,6 +89,8 @@ export const fstabEntryOutputsSchema = z.object({
     mounted: z.boolean().describe("Whether `spec` is mounted at the mount point now."),
     mountedSource: z.string().describe('What is mounted there now, as findmnt shows it ("" when nothing is).'),
     backupPath: z.string().describe('Where the file as it was before the last rewrite is kept: fstabPath + ".pulumi-zfs-docker.bak".'),
+    adopted: z.boolean().describe("Whether the line was in the file already, identical, when this resource took it over: delete then puts it back as it was (and leaves what it mounts mounted) instead of removing it."),
+    originalLine: z.string().describe('For an adopted line, the line as it was when adopted, which delete puts back; "" otherwise. Kept in the marker comment above the line, so it survives lost state.'),
 });
 
 export type FstabEntryOutputs = z.infer<typeof fstabEntryOutputsSchema>;
