@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs, from the project's own files: Debian packages for the test hosts,
 # npm dependencies, the compiled provider, and the Pulumi CLI (built from Go modules, cached).
+# Usage: scripts/install-deps.sh [--system]   (--system: only the Debian packages, so the test-host image
+# can start building while the rest installs)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,6 +17,7 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+[ "${1:-}" != "--system" ] || exit 0
 
 eval "$(bash scripts/install-node.sh --print-path)"
 if [ ! -d node_modules/@pulumi/pulumi ] || [ package.json -nt node_modules/.package-lock.json ]; then
