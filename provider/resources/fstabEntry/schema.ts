@@ -10,7 +10,8 @@ export const MOVED_SUFFIX = ".pre-pulumi-zfs-docker-";
 export const REQUIRES_OPTION = `x-systemd.requires=${ZFS_VOLUMES_TARGET}`;
 export const TIMEOUT_PREFIX = "x-systemd.device-timeout=";
 
-const UNIT_NAME = /^[A-Za-z0-9:_.@\\-]+\.(service|socket|mount|automount|target|timer|path|scope|slice|swap)$/;
+// No leading '-': systemctl would read the name as an option.
+const UNIT_NAME = /^[A-Za-z0-9:_.@\\][A-Za-z0-9:_.@\\-]*\.(service|socket|mount|automount|target|timer|path|scope|slice|swap)$/;
 
 const specSchema = z.string().superRefine((s, ctx) => {
     const ok = /^(UUID|PARTUUID)=[0-9A-Fa-f-]+$/.test(s) || /^LABEL=[^\0]+$/.test(s) || (/^\/[^\0]*[^/\0]$/.test(s) && !s.split("/").includes(".."));
@@ -40,7 +41,7 @@ export const fstabEntrySchema = z
             .min(1, "options needs at least one entry: use ['defaults']")
             .describe("Mount options, one per entry, e.g. \"noatime\" or \"commit=60\"; with bootSafety, nofail and the systemd options a zvol needs are added.")
             .default(["defaults"]),
-        dump: z.union([z.literal(0), z.literal(1)]).describe("The fstab dump field: 1 to have dump(8) back the filesystem up, otherwise 0.").default(0),
+        dump: z.union([z.literal(0), z.literal(1)], { errorMap: () => ({ message: "dump is 0 or 1" }) }).describe("The fstab dump field: 1 to have dump(8) back the filesystem up, otherwise 0.").default(0),
         pass: z
             .number()
             .int()
@@ -76,6 +77,9 @@ export const fstabEntrySchema = z
             .default([]),
     })
     .superRefine((v, ctx) => {
+        if (v.allowNonEmptyMountPoint && v.moveAsideExisting) {
+            ctx.addIssue({ code: "custom", path: ["moveAsideExisting"], message: "moveAsideExisting moves the files aside; allowNonEmptyMountPoint mounts over them: set one" });
+        }
         const timeout = v.options.find((o) => o.startsWith(TIMEOUT_PREFIX));
         if (v.bootSafety && timeout !== undefined && timeout !== `${TIMEOUT_PREFIX}${v.deviceTimeoutSeconds}s`) {
             ctx.addIssue({ code: "custom", path: ["options"], message: `options has ${timeout} but deviceTimeoutSeconds is ${v.deviceTimeoutSeconds}: remove it from options and set deviceTimeoutSeconds instead` });

@@ -33,7 +33,13 @@ export const zfsNameSchema = z
         }
     });
 
-const sizeSchema = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+/** A size as text or bytes; any other type is named as such (a bare union would say only "Invalid input"). */
+const sizeOrBytes = (what: string, example: string) =>
+    z.union([z.string(), z.number()], {
+        errorMap: (_issue, ctx) => ({ message: ctx.data === undefined ? `${what} is required, e.g. ${example}` : `${what} must be a size such as ${example} or a number of bytes, got ${JSON.stringify(ctx.data)}` }),
+    });
+
+const sizeSchema = sizeOrBytes("size", '"64G"').superRefine((value, ctx) => {
     try {
         const bytes = parseSize(value);
         if (bytes < 2 ** 20) {
@@ -65,8 +71,7 @@ export const zfsVolumeSchema = z
         name: zfsNameSchema.describe("The volume's ZFS name, pool/path such as tank/docker; changing it replaces the volume."),
         size: sizeSchema.describe("The volume's size (volsize), e.g. \"64G\", \"512M\" or a number of bytes, a multiple of volblocksize; growing is in place, shrinking is refused."),
         sparse: z.boolean().describe("Thin provisioning (`zfs create -s`): no space is reserved up front; changing it replaces the volume.").default(true),
-        volblocksize: z
-            .union([z.string(), z.number()])
+        volblocksize: sizeOrBytes("volblocksize", '"16K"')
             .optional()
             .superRefine((value, ctx) => {
                 if (value === undefined) return;
