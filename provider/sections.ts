@@ -58,12 +58,40 @@ export function requireTools(tools: readonly string[], packageHint: string): She
 /**
  * Runs a read-only tool and prints its output; when it fails saying the thing is absent (`absent`
  * matches its message), prints nothing. Any other failure (no rights, no kernel module) fails the read
- * with the tool's own words: it must never look like "absent".
+ * with the tool's name and own words: it must never look like "absent".
  */
 export function readOrAbsent(argv: readonly string[], absent: string, what: string): Shell {
-    const failed = `reading ${what} failed; the tool said:`;
+    const failed = `: reading ${what} failed; the tool said:`;
     return new Shell(
         `if pzd_out=$(${commandLine(argv)} 2>&1); then [ -z "$pzd_out" ] || printf '%s\\n' "$pzd_out"; ` +
-            `else pzd_rc=$?; case "$pzd_out" in *${shellQuote(absent)}*) ;; *) echo ${shellQuote(failed)} >&2; printf '%s\\n' "$pzd_out" >&2; exit "$pzd_rc";; esac; fi`,
+            `else pzd_rc=$?; case "$pzd_out" in *${shellQuote(absent)}*) ;; *) echo ${shellQuote(argv[0])}" exited $pzd_rc"${shellQuote(failed)} >&2; printf '%s\\n' "$pzd_out" >&2; exit "$pzd_rc";; esac; fi`,
     );
+}
+
+/**
+ * Sets `$sig` to `blkid -p -o export <device>` (`device`: one quoted shell word), or to nothing when
+ * blkid finds no signature (exit 2, silently). Any other outcome fails the read naming blkid: an exit
+ * 2 with words ("Permission denied": blkid exits 2 for that too), another exit, or an exit 0 with
+ * nothing printed. An unreadable device must never look blank, since blank is what may be formatted.
+ */
+export function readSignature(device: string): Shell {
+    return new Shell(
+        `rc=0; sig=$(blkid -p -o export ${device} 2>&1) || rc=$?\n` +
+            `case "$rc" in 0) [ -n "$sig" ] || { echo "blkid exited 0 but printed nothing for "${device}"; it should print the signature or exit 2" >&2; exit 65; } ;; ` +
+            `2) [ -z "$sig" ] || { echo "blkid could not read "${device}" (exit 2); the tool said:" >&2; printf '%s\\n' "$sig" >&2; exit 65; } ;; ` +
+            `*) echo "blkid could not read "${device}" (exit $rc); the tool said:" >&2; printf '%s\\n' "$sig" >&2; exit "$rc" ;; esac`,
+    );
+}
+
+/**
+ * `blkid -o export` lines → map, refusing anything that is not KEY=value: a tool printing junk must
+ * fail the read, not read as a device without a signature.
+ */
+export function parseSignature(text: string, raw: string): Record<string, string> {
+    for (const line of text.split("\n")) {
+        if (line.trim() !== "" && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(line)) {
+            throw new ParseError("`blkid -p -o export` output (expected KEY=value lines)", raw);
+        }
+    }
+    return parseKeyValues(text);
 }

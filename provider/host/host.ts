@@ -1,5 +1,7 @@
 /** What a resource needs from a machine: run a script, count what it did. */
+import { permissionHint, RemoteCommandError, RemoteTimeoutError, sudoHint } from "./errors";
 import { Shell } from "./quote";
+import { TIMEOUT_EXIT, TIMEOUT_MARKER } from "./script";
 
 export interface RunOptions {
     /** Human name of the step, for errors and logs ("create zvol tank/docker"). */
@@ -10,6 +12,11 @@ export interface RunOptions {
     hint?: string;
     /** Return instead of throwing on these exit codes. */
     allowExitCodes?: number[];
+    /**
+     * How long the step may run on the host before it is stopped, in whole seconds. Default
+     * READ_TIMEOUT_SECONDS or MUTATION_TIMEOUT_SECONDS (script.ts); PZD_TIMEOUT_SECONDS overrides all.
+     */
+    timeoutSeconds?: number;
 }
 
 export interface RunResult {
@@ -32,4 +39,44 @@ export interface Host {
     run(script: Shell, options: RunOptions): Promise<RunResult>;
     readonly stats: HostStats;
     close(): Promise<void>;
+}
+
+/** How a framed script ended, as execa reports it. */
+export interface Finished {
+    exitCode?: number | null;
+    stdout: string;
+    stderr: string;
+    /** Our local limit (execa's `timeout`) stopped it. */
+    timedOut?: boolean;
+}
+
+export interface SettleContext {
+    /** Date.now() when the step started. */
+    started: number;
+    /** The limit the script was framed with (timeoutSecondsFor). */
+    timeoutSeconds: number;
+    /** The connection runs as root through sudo: decides what a "Permission denied" hint says. */
+    sudo: boolean;
+    /** The transport's own reading of the failure (ssh's exit 255), which wins over the others. */
+    transportHint?: string;
+}
+
+/**
+ * Shared by every Host: a finished run becomes its result, or the typed error that tells what
+ * happened: RemoteTimeoutError when a limit stopped it, RemoteCommandError (with a hint) otherwise.
+ */
+export function settle(hostName: string, script: Shell, options: RunOptions, run: Finished, context: SettleContext): RunResult {
+    const durationMs = Date.now() - context.started;
+    const lines = run.stderr.split("\n");
+    const onHost = lines.some((l) => l.startsWith(TIMEOUT_MARKER));
+    const stderr = onHost ? lines.filter((l) => !l.startsWith(TIMEOUT_MARKER)).join("\n") : run.stderr;
+    const exitCode = run.exitCode ?? -1;
+    if ((onHost && exitCode === TIMEOUT_EXIT) || run.timedOut) {
+        throw new RemoteTimeoutError(hostName, options.step, context.timeoutSeconds, stderr, durationMs, String(script), options.mutating, onHost ? "host" : "local");
+    }
+    if (exitCode !== 0 && !(options.allowExitCodes ?? []).includes(exitCode)) {
+        const hint = context.transportHint ?? sudoHint(stderr) ?? permissionHint(stderr, context.sudo) ?? options.hint ?? "";
+        throw new RemoteCommandError(hostName, options.step, exitCode, stderr, durationMs, hint, String(script));
+    }
+    return { stdout: run.stdout, stderr, exitCode };
 }

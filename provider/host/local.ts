@@ -1,11 +1,10 @@
 /** The machine running Pulumi, for `connection: { type: "local" }`. Same framing as over SSH. */
 import execa from "execa";
 import type { LocalConnection } from "../connection";
-import { RemoteCommandError } from "./errors";
 import type { Host, HostStats, RunOptions, RunResult } from "./host";
+import { settle } from "./host";
 import { Shell } from "./quote";
-import { frameScript, remoteCommand } from "./script";
-import { sudoHint } from "./ssh";
+import { frameScript, localTimeoutMs, remoteCommand, timeoutSecondsFor } from "./script";
 
 export class LocalHost implements Host {
     readonly name = "localhost";
@@ -15,17 +14,19 @@ export class LocalHost implements Host {
 
     async run(script: Shell, options: RunOptions): Promise<RunResult> {
         const { command, stdinPrefix } = remoteCommand(this.connection);
+        const timeoutSeconds = timeoutSecondsFor(options);
         const started = Date.now();
         this.stats.roundTrips++;
         if (options.mutating) {
             this.stats.writes++;
         }
-        const result = await execa("sh", ["-c", command], { input: stdinPrefix + frameScript(script), reject: false, stripFinalNewline: false });
-        const exitCode = result.exitCode ?? -1;
-        if (exitCode !== 0 && !(options.allowExitCodes ?? []).includes(exitCode)) {
-            throw new RemoteCommandError(this.name, options.step, exitCode, result.stderr, Date.now() - started, sudoHint(result.stderr) ?? options.hint ?? "", String(script));
-        }
-        return { stdout: result.stdout, stderr: result.stderr, exitCode };
+        const result = await execa("sh", ["-c", command], {
+            input: stdinPrefix + frameScript(script, timeoutSeconds),
+            reject: false,
+            stripFinalNewline: false,
+            timeout: localTimeoutMs(timeoutSeconds),
+        });
+        return settle(this.name, script, options, result, { started, timeoutSeconds, sudo: this.connection.sudo });
     }
 
     async close(): Promise<void> {}

@@ -8,11 +8,12 @@ import * as path from "path";
 import execa from "execa";
 import type { SshConnection } from "../connection";
 import { describeConnection } from "../connection";
-import { ConnectionError, RemoteCommandError } from "./errors";
+import { ConnectionError } from "./errors";
 import type { Host, HostStats, RunOptions, RunResult } from "./host";
+import { settle } from "./host";
 import { Shell, commandLine } from "./quote";
 import { askpassScript, ensurePrivateDir, forgetMaster, registerMaster, writePrivateFile } from "./privateDir";
-import { frameScript, remoteCommand } from "./script";
+import { frameScript, localTimeoutMs, remoteCommand, timeoutSecondsFor } from "./script";
 
 function normalizeKey(key: string): string {
     return key.endsWith("\n") ? key : key + "\n";
@@ -176,23 +177,21 @@ export class SshHost implements Host {
         await this.ensureMaster();
         const c = this.connection;
         const { command, stdinPrefix } = remoteCommand(c);
+        const timeoutSeconds = timeoutSecondsFor(options);
         const started = Date.now();
         this.stats.roundTrips++;
         if (options.mutating) {
             this.stats.writes++;
         }
         const result = await execa("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", "-T", c.host, "--", command], {
-            input: stdinPrefix + frameScript(script),
+            input: stdinPrefix + frameScript(script, timeoutSeconds),
             reject: false,
             stripFinalNewline: false,
             env: this.secretEnv(),
+            timeout: localTimeoutMs(timeoutSeconds),
         });
-        const exitCode = result.exitCode ?? -1;
-        if (exitCode !== 0 && !(options.allowExitCodes ?? []).includes(exitCode)) {
-            const hint = exitCode === 255 ? "the connection dropped or ssh failed; run again (the step is safe to repeat)" : sudoHint(result.stderr) ?? options.hint ?? "";
-            throw new RemoteCommandError(this.name, options.step, exitCode, result.stderr, Date.now() - started, hint, String(script));
-        }
-        return { stdout: result.stdout, stderr: result.stderr, exitCode };
+        const transportHint = result.exitCode === 255 ? "the connection dropped or ssh failed; run again (the step is safe to repeat)" : undefined;
+        return settle(this.name, script, options, result, { started, timeoutSeconds, sudo: c.sudo, transportHint });
     }
 
     async close(): Promise<void> {
@@ -204,12 +203,4 @@ export class SshHost implements Host {
     }
 }
 
-export function sudoHint(stderr: string): string | undefined {
-    if (/sudo: a password is required|sudo: no askpass program|incorrect password attempt|sudo: a terminal is required/.test(stderr)) {
-        return "sudo needs a password for this user: set connection.sudoPassword (kept secret), or allow NOPASSWD for it";
-    }
-    if (/is not in the sudoers file|not allowed to execute/.test(stderr)) {
-        return "this user may not use sudo: connect as root or grant it sudo rights";
-    }
-    return undefined;
-}
+export { sudoHint } from "./errors";

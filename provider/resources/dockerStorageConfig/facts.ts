@@ -66,12 +66,26 @@ if [ -f "$b" ]; then echo present; base64 -w0 -- "$b"; echo; else echo absent; f
 ${new Shell(section("dropin"))}
 if [ -f "$d" ]; then echo present; base64 -w0 -- "$d"; echo; else echo absent; fi
 ${new Shell(section("systemd"))}
-if command -v systemctl >/dev/null 2>&1; then echo systemctl=1; systemctl show -p LoadState,ActiveState,NeedDaemonReload docker.service 2>/dev/null || true; else echo systemctl=0; fi
+# systemctl without a running systemd (a container) is no systemd; any other failure fails the read with its words.
+if command -v systemctl >/dev/null 2>&1; then
+  echo systemctl=1
+  rc=0; out=$(systemctl show -p LoadState,ActiveState,NeedDaemonReload docker.service 2>&1) || rc=$?
+  if [ "$rc" = 0 ]; then [ -z "$out" ] || printf '%s\n' "$out"
+  else case "$out" in *"not been booted with systemd"*|*"Failed to connect to bus: No such file"*|*"Failed to connect to bus: Host is down"*) echo running=0 ;;
+    *) echo "systemctl exited $rc: reading docker.service failed; the tool said:" >&2; printf '%s\n' "$out" >&2; exit 69 ;; esac
+  fi
+else echo systemctl=0; fi
 ${new Shell(section("dockerd"))}
 if command -v dockerd >/dev/null 2>&1; then echo installed=1; echo "version=$(dockerd --version 2>/dev/null | head -n 1)"; if dockerd --help 2>&1 | grep -q -- '--validate'; then echo validate=1; else echo validate=0; fi; else echo installed=0; fi
 ${new Shell(section("info"))}
-# Only ask a running daemon: docker.socket would start a stopped one just to answer.
-if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = active ]; then timeout 30 docker info --format '{{json .}}' 2>/dev/null || true; fi
+# Only ask a running daemon: docker.socket would start a stopped one just to answer. An active daemon
+# that does not answer fails the read: read as "not running", it would be restarted on no facts.
+# (--foreground: the step's own limit must reach docker too; its stdout goes out, its stderr is kept.)
+if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = active ]; then
+  rc=0; { err=$(timeout --foreground 30 docker info --format '{{json .}}' 2>&1 >&3 3>&-) || rc=$?; } 3>&1
+  if [ "$rc" = 124 ]; then echo "docker info did not answer within 30 s, although docker.service is active" >&2; exit 69; fi
+  if [ "$rc" != 0 ]; then echo "docker exited $rc: docker info failed, although docker.service is active; it said:" >&2; printf '%s\n' "$err" >&2; exit 69; fi
+fi
 ${new Shell(section("backing"))}
 p=$root; while [ ! -e "$p" ]; do p=$(dirname -- "$p"); done
 echo "path=$p"
@@ -120,7 +134,12 @@ export function parseObserved(raw: string): DockerStorageObserved {
     const daemon = fileSection(requireSection(sections, "daemon", raw), raw, "the daemon.json part of a host's answer");
     const backup = fileSection(requireSection(sections, "backup", raw), raw, "the backup part of a host's answer");
     const dropIn = fileSection(requireSection(sections, "dropin", raw), raw, "the drop-in part of a host's answer");
-    const systemd = parseKeyValues(requireSection(sections, "systemd", raw));
+    const systemdText = requireSection(sections, "systemd", raw);
+    const systemd = parseKeyValues(systemdText);
+    const systemdRuns = systemd.systemctl === "1" && systemd.running !== "0";
+    if (systemdRuns && (systemd.LoadState === undefined || systemd.ActiveState === undefined)) {
+        throw new ParseError("`systemctl show -p LoadState,ActiveState,NeedDaemonReload docker.service` output (no LoadState or ActiveState)", systemdText);
+    }
     const dockerd = parseKeyValues(requireSection(sections, "dockerd", raw));
     const backing = parseKeyValues(requireSection(sections, "backing", raw));
     const mount = parseFindmntPairs(requireSection(sections, "mount", raw));
@@ -134,7 +153,7 @@ export function parseObserved(raw: string): DockerStorageObserved {
         backup: backup.present ? Buffer.from(backup.lines[1] ?? "", "base64").toString("utf8") : undefined,
         dropIn: dropIn.present ? Buffer.from(dropIn.lines[1] ?? "", "base64").toString("utf8") : undefined,
         systemd: {
-            present: systemd.systemctl === "1",
+            present: systemdRuns,
             unitLoaded: systemd.LoadState === "loaded",
             activeState: systemd.ActiveState ?? "",
             needDaemonReload: systemd.NeedDaemonReload === "yes",

@@ -7,9 +7,10 @@
 import type { z } from "zod";
 import type { ResourceDefinition } from "../../adapter";
 import type { Host } from "../../host/host";
+import { READ_TIMEOUT_SECONDS } from "../../host/script";
 import { observeScript, parseObserved, type DockerStorageObserved } from "./facts";
 import { outputsOf, planDeleteDockerStorage, planDockerStorage, reflectDockerStorage } from "./plan";
-import { dockerStorageConfigOutputsSchema, dockerStorageConfigSchema, type DockerStorageDesired, type DockerStorageOutputs } from "./schema";
+import { dockerStorageConfigOutputsSchema, dockerStorageConfigSchema, OBSERVE_WAIT_SECONDS, type DockerStorageDesired, type DockerStorageOutputs } from "./schema";
 
 export {
     backupPathFor,
@@ -56,7 +57,8 @@ export const dockerStorageConfig: ResourceDefinition<DockerStorageDesired, Docke
     deleteBeforeReplace: true,
     id: (d) => d.daemonJsonPath,
     async observe(host: Host, desired) {
-        const result = await host.run(observeScript(desired), { step: `read Docker's storage configuration`, mutating: false });
+        // It waits for a Docker still starting (OBSERVE_WAIT_SECONDS) and gives `docker info` 30 s.
+        const result = await host.run(observeScript(desired), { step: `read Docker's storage configuration`, mutating: false, timeoutSeconds: READ_TIMEOUT_SECONDS + OBSERVE_WAIT_SECONDS + 30 });
         return parseObserved(result.stdout);
     },
     plan: planDockerStorage,

@@ -2,7 +2,7 @@
  * The shell DockerStorageConfig's plans run: daemon.json and drop-in writes that stop when the file
  * changed since it was read, and Docker restarts that check `docker info` and put the old file back.
  */
-import { sh, Shell } from "../../host/quote";
+import { sh, Shell, shellQuote } from "../../host/quote";
 import { sha256 } from "../../shared/digest";
 import { FILE_FUNCTIONS, unchangedGuard } from "../../shared/files";
 import { backupPathFor, DROP_IN_PATH, START_TIMEOUT_SECONDS, wantedRoot, type DockerStorageDesired } from "./schema";
@@ -17,9 +17,10 @@ const DOCKER_FUNCTIONS = new Shell(`pzd_stop_docker() {
 }
 pzd_start_docker() {
   systemctl reset-failed docker.service docker.socket >/dev/null 2>&1 || true
-  timeout ${START_TIMEOUT_SECONDS} systemctl start docker.socket docker.service || return 1
+  # --foreground keeps them in the step's process group, so the step's own time limit stops them too.
+  timeout --foreground ${START_TIMEOUT_SECONDS} systemctl start docker.socket docker.service || return 1
   i=0
-  until timeout 30 docker info >/dev/null 2>&1; do
+  until timeout --foreground 30 docker info >/dev/null 2>&1; do
     i=$((i+1)); [ "$i" -lt 60 ] || return 1; sleep 1
   done
 }
@@ -69,13 +70,18 @@ exit 1`
 printf '%s\\n' "$errors" >&2
 echo ${"Fix the cause (journalctl -u docker.service shows the whole log), then run again."} >&2
 exit 1`;
+    // Stopped by the step's time limit (a hung systemctl or docker), it still keeps its promise: the
+    // previous file goes back before the step ends (the framing's TERM; KILL comes 10 s later).
+    const onTimeout = rollback
+        ? sh`trap ${`${rollback.text}; echo ${shellQuote(`Stopped by the time limit while restarting Docker: the previous ${desired.daemonJsonPath} is back in place; Docker may be stopped (systemctl status docker).`)} >&2; exit 143`} TERM\n`
+        : new Shell("");
     return sh`want_driver=${desired.storageDriver}
 want_root=$(readlink -m -- ${wantedRoot(desired)})
 want_backing=${wantBacking}
 problem=""
-pzd_stop_docker
+${onTimeout}pzd_stop_docker
 if pzd_start_docker; then
-  got=$(timeout 30 docker info --format '{{.Driver}}|{{.DockerRootDir}}|{{range .DriverStatus}}{{if eq (index . 0) "Backing Filesystem"}}{{index . 1}}{{end}}{{end}}' 2>/dev/null || true)
+  got=$(timeout --foreground 30 docker info --format '{{.Driver}}|{{.DockerRootDir}}|{{range .DriverStatus}}{{if eq (index . 0) "Backing Filesystem"}}{{index . 1}}{{end}}{{end}}' 2>/dev/null || true)
   driver=\${got%%|*}; rest=\${got#*|}; root=\${rest%%|*}; backing=\${rest#*|}
   if [ "$driver" != "$want_driver" ]; then problem="it runs the '$driver' storage driver"; fi
   if [ "$root" != "$want_root" ]; then problem="\${problem:+$problem, }its root is '$root'"; fi
@@ -87,7 +93,8 @@ if [ -n "$problem" ]; then
   journalctl -u docker.service -n 30 --no-pager -o cat >&2 2>/dev/null || true
   errors=$(pzd_docker_errors)
 ${fail}
-fi`;
+fi
+trap 'exit 143' TERM`;
 }
 
 /** Keeps daemon.json as it was before our first change, for delete to restore; stops if it changed since it was read. */

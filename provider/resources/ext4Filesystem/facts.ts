@@ -1,6 +1,6 @@
 import { ParseError } from "../../host/errors";
 import { sh, Shell } from "../../host/quote";
-import { parseKeyValues, requireSection, requireTools, section, splitSections } from "../../sections";
+import { parseKeyValues, parseSignature, readSignature, requireSection, requireTools, section, splitSections } from "../../sections";
 import { unescapeFindmnt } from "../../shared/findmnt";
 
 export interface Ext4Observed {
@@ -17,10 +17,14 @@ export function observeScript(device: string): Shell {
     return sh`d=${device}
 ${requireTools(["blkid", "blockdev", "dumpe2fs", "findmnt"], "util-linux and e2fsprogs")}
 ${new Shell(section("device"))}
-if [ -b "$d" ]; then real=$(readlink -f "$d"); echo present=1; echo bytes=$(blockdev --getsize64 "$real"); else echo present=0; fi
+if [ -b "$d" ]; then
+  real=$(readlink -f "$d"); echo present=1
+  bytes=$(blockdev --getsize64 "$real") || { rc=$?; echo "blockdev could not read the size of $d (exit $rc)" >&2; exit "$rc"; }
+  echo "bytes=$bytes"
+else echo present=0; fi
 ${new Shell(section("blkid"))}
 # blkid exits 2 when the device holds no signature; anything else non-zero is a failure to read it.
-sig=""; if [ -b "$d" ]; then rc=0; sig=$(blkid -p -o export "$d") || rc=$?; [ "$rc" = 0 ] || [ "$rc" = 2 ] || { echo "blkid could not read $d (exit $rc)" >&2; exit "$rc"; }; fi
+sig=""; if [ -b "$d" ]; then ${readSignature('"$d"')}; fi
 [ -z "$sig" ] || printf '%s\n' "$sig"
 ${new Shell(section("superblock"))}
 case "$sig" in *"TYPE=ext4"*) dumpe2fs -h "$d" 2>/dev/null || { echo "dumpe2fs could not read the ext4 superblock on $d" >&2; exit 74; } ;; esac
@@ -43,8 +47,8 @@ export function parseObserved(raw: string): Ext4Observed {
     const sections = splitSections(raw);
     const device = parseKeyValues(requireSection(sections, "device", raw));
     const deviceBytes = Number(device.bytes ?? 0);
-    if (device.present === "1" && !Number.isSafeInteger(deviceBytes)) {
-        throw new ParseError("the device size", raw);
+    if (device.present === "1" && !(/^[0-9]+$/.test(device.bytes ?? "") && Number.isSafeInteger(deviceBytes))) {
+        throw new ParseError("the device size (from `blockdev --getsize64`)", raw);
     }
     const mounts = requireSection(sections, "mounts", raw)
         .split("\n")
@@ -52,7 +56,7 @@ export function parseObserved(raw: string): Ext4Observed {
         .filter(Boolean)
         // findmnt -r escapes spaces and non-ASCII bytes as \xHH
         .map((l) => unescapeFindmnt(l));
-    const signature = parseKeyValues(requireSection(sections, "blkid", raw));
+    const signature = parseSignature(requireSection(sections, "blkid", raw), requireSection(sections, "blkid", raw));
     const superblock = parseSuperblock(requireSection(sections, "superblock", raw));
     // Without these the filesystem would look 0 bytes and the plan would resize2fs/tune2fs on no facts.
     if (signature.TYPE === "ext4" && !(Number(superblock["Block count"]) > 0 && Number(superblock["Block size"]) > 0)) {
