@@ -1,0 +1,174 @@
+/**
+ * Faults in the middle of an apply, on a real test host, for each resource's create, update and
+ * delete: the SSH connection is cut after the first remote command (every operation), or the host
+ * loses power mid-apply (the operations that format, mount, grow or rewrite). After each, running the
+ * same operation again, as the next `pulumi up` does, converges; nothing is formatted twice; a file
+ * written to the volume keeps its checksum; the fstab and daemon.json are never half-written.
+ */
+import { strict as assert } from "assert";
+import { makeProviderImplementation } from "../../provider/adapter";
+import { connectionSchema } from "../../provider/connection";
+import { hostFor } from "../../provider/host/pool";
+import { dockerStorageConfig } from "../../provider/resources/dockerStorageConfig";
+import { ext4Filesystem } from "../../provider/resources/ext4Filesystem";
+import { fstabEntry } from "../../provider/resources/fstabEntry";
+import { zfsVolume } from "../../provider/resources/zfsVolume";
+import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
+import type { TestHost } from "../hosts/harness";
+
+type Implementation = ReturnType<typeof makeProviderImplementation>;
+type Outs = Record<string, unknown>;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("faults mid-apply on a real host: cut connections and power loss", function () {
+    let host: TestHost;
+    let scratch: string;
+    const volume = `tank/${uniqueName("faults")}`;
+    const device = `/dev/zvol/${volume}`;
+    const tally = { injected: 0, interrupted: 0, survived: 0, powerCycles: 0 };
+    /** Facts that must never change once known: the filesystem's UUID and the canary file's checksum. */
+    const fixed: { uuid?: string; canary?: string } = {};
+
+    before(async () => {
+        [host] = await sharedHosts(1);
+        await ensurePool(host);
+        scratch = `/srv/${uniqueName("faults")}`;
+        await host.exec(`mkdir -p ${scratch}/mnt && printf '# the users own fstab\\nLABEL=other /other ext4 defaults 0 0' > ${scratch}/fstab && printf '{"log-level": "warn"}' > ${scratch}/daemon.json`);
+    });
+    after(async () => {
+        console.log(`      faults injected: ${tally.injected} (${tally.powerCycles} power cycles), interrupted an apply: ${tally.interrupted}, converged after: ${tally.survived}/${tally.injected}`);
+        await host.exec(`umount ${scratch}/mnt 2>/dev/null; zfs destroy -f ${volume} 2>/dev/null; rm -rf ${scratch}`, { allowFail: true });
+    });
+
+    // The provider logs in as the sudo user, so cutting its sessions leaves the harness's root one alone.
+    const connection = () => ({ host: host.host, port: host.port, user: "deployer", privateKey: host.privateKey, hostKey: host.hostKey, sudo: true, sudoPassword: "deployer-pw", dialErrorLimit: 30 });
+    const stats = () => hostFor(connectionSchema.parse(connection())).stats;
+
+    async function checkedInputs(impl: Implementation, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+        const result = await impl.check!({}, inputs);
+        assert.deepEqual(result.failures ?? [], []);
+        return result.inputs as Record<string, unknown>;
+    }
+
+    /** Starts `op`, injects the fault once its second remote command has started, returns whether it failed. */
+    async function withFault(kind: "cut" | "power", op: () => Promise<unknown>): Promise<boolean> {
+        const base = stats().roundTrips;
+        let settled = false;
+        const outcome = op().then(
+            () => undefined,
+            (error: Error) => error,
+        ).finally(() => (settled = true));
+        while (!settled && stats().roundTrips < base + 2) {
+            await sleep(10);
+        }
+        assert.ok(!settled || stats().roundTrips >= base + 2, "the operation ran at least two remote commands");
+        // Into the apply script rather than at its very start.
+        await sleep(kind === "power" ? 700 : 300);
+        tally.injected++;
+        if (kind === "cut") {
+            await host.exec("pkill -KILL -f '^sshd: deployer' || true");
+        } else {
+            tally.powerCycles++;
+            await host.kill();
+        }
+        const error = await outcome;
+        if (kind === "power") {
+            await host.start();
+            await ensurePool(host);
+            // After an import the zvol's /dev link comes from udev a moment later.
+            await host.exec(`zfs list -H ${volume} >/dev/null 2>&1 || exit 0; udevadm settle; i=0; while [ ! -e ${device} ] && [ $i -lt 100 ]; do i=$((i+1)); sleep 0.1; done`);
+        }
+        if (error) {
+            tally.interrupted++;
+        }
+        return error !== undefined;
+    }
+
+    /** What may be on disk after any fault: whole files only, the user's lines and values kept. */
+    async function assertNothingHalfWritten(): Promise<void> {
+        const fstab = (await host.exec(`cat ${scratch}/fstab`)).stdout;
+        assert.ok(fstab.startsWith("# the users own fstab\nLABEL=other /other ext4 defaults 0 0"), `the user's lines are intact: ${JSON.stringify(fstab)}`);
+        for (const line of fstab.split("\n").filter((l) => l.trim() && !l.startsWith("#"))) {
+            assert.equal(line.trim().split(/\s+/).length, 6, `a whole fstab line: ${JSON.stringify(line)}`);
+        }
+        const daemonJson = JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout) as Record<string, unknown>;
+        assert.equal(daemonJson["log-level"], "warn", "daemon.json parses and keeps the user's key");
+        const uuid = (await host.exec(`blkid -p -s UUID -o value ${device}`, { allowFail: true })).stdout.trim();
+        if (fixed.uuid) {
+            assert.equal(uuid, fixed.uuid, "the filesystem was not formatted again");
+        }
+        if (fixed.canary) {
+            await host.exec(`mountpoint -q ${scratch}/mnt || mount ${device} ${scratch}/mnt`);
+            assert.equal((await host.exec(`sha256sum ${scratch}/mnt/canary`)).stdout, fixed.canary, "the file on the volume kept its checksum");
+        }
+    }
+
+    /** A fault during `op`, then `op` again as the next `pulumi up` would run it, then a converge that writes nothing. */
+    async function survives(kind: "cut" | "power", op: () => Promise<Outs | undefined>, converge?: (outs: Outs) => Promise<unknown>): Promise<Outs | undefined> {
+        await withFault(kind, op);
+        await assertNothingHalfWritten();
+        const outs = await op();
+        if (converge && outs) {
+            const writes = stats().writes;
+            await converge(outs);
+            assert.equal(stats().writes, writes, "after recovery, converging again writes nothing");
+        }
+        await assertNothingHalfWritten();
+        tally.survived++;
+        return outs;
+    }
+
+    const volumes = makeProviderImplementation(zfsVolume);
+    const filesystems = makeProviderImplementation(ext4Filesystem);
+    const entries = makeProviderImplementation(fstabEntry);
+    const configs = makeProviderImplementation(dockerStorageConfig);
+    let vol: Record<string, unknown>, fs: Record<string, unknown>, line: Record<string, unknown>, docker: Record<string, unknown>;
+    let volOuts: Outs, fsOuts: Outs, lineOuts: Outs, dockerOuts: Outs;
+
+    it("creates: a cut during the volume's and daemon.json's, a power loss during mkfs and during the fstab write + mount", async () => {
+        vol = await checkedInputs(volumes, { connection: connection(), name: volume, size: "256M", forceDestroy: true });
+        volOuts = (await survives("cut", async () => (await volumes.create(vol)).outs, (o) => volumes.update!(volume, o, vol)))!;
+
+        fs = await checkedInputs(filesystems, { connection: connection(), device, label: "faults", deviceSizeBytes: 256 * 2 ** 20, wipeOnDelete: true });
+        fsOuts = (await survives("power", async () => (await filesystems.create(fs)).outs, (o) => filesystems.update!(device, o, fs)))!;
+        fixed.uuid = String(fsOuts.uuid);
+
+        line = await checkedInputs(entries, { connection: connection(), spec: `UUID=${fixed.uuid}`, mountPoint: `${scratch}/mnt`, fsType: "ext4", fstabPath: `${scratch}/fstab` });
+        lineOuts = (await survives("power", async () => (await entries.create(line)).outs, (o) => entries.update!(String(o.mountPoint ?? `${scratch}/mnt`), o, line)))!;
+        await host.exec(`head -c 4M /dev/urandom > ${scratch}/mnt/canary && sync`);
+        fixed.canary = (await host.exec(`sha256sum ${scratch}/mnt/canary`)).stdout;
+        lineOuts = (await survives("cut", async () => (await entries.create(line)).outs))!;
+
+        docker = await checkedInputs(configs, { connection: connection(), storageDriver: "overlay2", restart: false, requiresMountsFor: [], daemonJsonPath: `${scratch}/daemon.json` });
+        dockerOuts = (await survives("cut", async () => (await configs.create(docker)).outs, (o) => configs.update!(`${scratch}/daemon.json`, o, docker)))!;
+    });
+
+    it("updates: a cut during each, a power loss during the grow of the volume and of the filesystem", async () => {
+        const grownVol = { ...vol, size: "512M" };
+        volOuts = (await survives("power", async () => (await volumes.update!(volume, volOuts, grownVol)).outs, (o) => volumes.update!(volume, o, grownVol)))!;
+        const grownFs = { ...fs, deviceSizeBytes: 512 * 2 ** 20 };
+        fsOuts = (await survives("power", async () => (await filesystems.update!(device, fsOuts, grownFs)).outs, (o) => filesystems.update!(device, o, grownFs)))!;
+        assert.equal(fsOuts.sizeBytes, 512 * 2 ** 20);
+        const relabelled = { ...grownFs, label: "faults2" };
+        fsOuts = (await survives("cut", async () => (await filesystems.update!(device, fsOuts, relabelled)).outs))!;
+
+        const optioned = { ...line, options: ["defaults", "noatime"] };
+        lineOuts = (await survives("cut", async () => (await entries.update!(`${scratch}/mnt`, lineOuts, optioned)).outs, (o) => entries.update!(`${scratch}/mnt`, o, optioned)))!;
+        const vfs = { ...docker, storageDriver: "vfs" };
+        dockerOuts = (await survives("cut", async () => (await configs.update!(`${scratch}/daemon.json`, dockerOuts, vfs)).outs))!;
+        assert.equal(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout)["storage-driver"], "vfs");
+    });
+
+    it("deletes: a cut during each, and everything is put back as it was", async () => {
+        await survives("cut", async () => (await configs.delete!(`${scratch}/daemon.json`, dockerOuts), undefined));
+        assert.deepEqual(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout), { "log-level": "warn" });
+        fixed.canary = undefined;
+        await survives("cut", async () => (await entries.delete!(`${scratch}/mnt`, lineOuts), undefined));
+        assert.equal((await host.exec(`base64 -w0 ${scratch}/fstab`)).stdout, Buffer.from("# the users own fstab\nLABEL=other /other ext4 defaults 0 0").toString("base64"), "byte for byte, without a final newline as it was");
+        fixed.uuid = undefined;
+        await survives("cut", async () => (await filesystems.delete!(device, fsOuts), undefined));
+        assert.equal((await host.exec(`blkid -p -s TYPE -o value ${device}`, { allowFail: true })).stdout.trim(), "", "wiped");
+        await survives("cut", async () => (await volumes.delete!(volume, volOuts), undefined));
+        assert.equal((await host.exec(`zfs list -H ${volume}`, { allowFail: true })).exitCode, 1, "the volume is gone");
+    });
+});
