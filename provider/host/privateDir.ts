@@ -33,6 +33,7 @@ export function ensurePrivateDir(): string {
         privateDir = fs.mkdtempSync(path.join(base, `pzd-${process.pid}-`));
         fs.chmodSync(privateDir, 0o700);
         process.once("exit", cleanUp);
+        watchParent();
         for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
             process.once(signal, () => {
                 cleanUp();
@@ -42,6 +43,31 @@ export function ensurePrivateDir(): string {
         }
     }
     return privateDir;
+}
+
+const PARENT_POLL_MS = 2000;
+let commandsInFlight = 0;
+
+/** Brackets a remote command, so an orphaned provider lets it finish rather than cut it off. */
+export async function inFlight<T>(work: () => Promise<T>): Promise<T> {
+    commandsInFlight++;
+    try {
+        return await work();
+    } finally {
+        commandsInFlight--;
+    }
+}
+
+function watchParent(): void {
+    const parent = process.ppid;
+    const timer = setInterval(() => {
+        if (process.ppid !== parent && commandsInFlight === 0) {
+            cleanUp();
+            process.exit(129);
+        }
+    }, PARENT_POLL_MS);
+    // The watch must never be what keeps the provider alive.
+    timer.unref();
 }
 
 export function writePrivateFile(name: string, content: string, mode = 0o600): string {

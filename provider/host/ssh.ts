@@ -12,7 +12,7 @@ import { ConnectionError } from "./errors";
 import type { Host, HostStats, RunOptions, RunResult } from "./host";
 import { settle } from "./host";
 import { Shell, commandLine } from "./quote";
-import { askpassScript, ensurePrivateDir, forgetMaster, registerMaster, writePrivateFile } from "./privateDir";
+import { askpassScript, ensurePrivateDir, forgetMaster, inFlight, registerMaster, writePrivateFile } from "./privateDir";
 import { frameScript, localTimeoutMs, remoteCommand, timeoutSecondsFor } from "./script";
 
 function normalizeKey(key: string): string {
@@ -183,13 +183,15 @@ export class SshHost implements Host {
         if (options.mutating) {
             this.stats.writes++;
         }
-        const result = await execa("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", "-T", c.host, "--", command], {
-            input: stdinPrefix + frameScript(script, timeoutSeconds),
-            reject: false,
-            stripFinalNewline: false,
-            env: this.secretEnv(),
-            timeout: localTimeoutMs(timeoutSeconds),
-        });
+        const result = await inFlight(() =>
+            execa("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", "-T", c.host, "--", command], {
+                input: stdinPrefix + frameScript(script, timeoutSeconds),
+                reject: false,
+                stripFinalNewline: false,
+                env: this.secretEnv(),
+                timeout: localTimeoutMs(timeoutSeconds),
+            }),
+        );
         const transportHint = result.exitCode === 255 ? "the connection dropped or ssh failed; run again (the step is safe to repeat)" : undefined;
         return settle(this.name, script, options, result, { started, timeoutSeconds, sudo: c.sudo, transportHint });
     }

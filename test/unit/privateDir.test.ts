@@ -65,6 +65,32 @@ describe("the provider's private directory (keys, sockets, askpass)", function (
         }
     });
 
+    it("is removed, and the provider leaves, when the pulumi CLI above it is SIGKILLed (orphaned)", async () => {
+        // A stand-in for the CLI: a shell that starts the provider-like child and is then killed.
+        const cli = spawn("/bin/sh", ["-c", `"${process.execPath}" -r ts-node/register/transpile-only -e 'require("./provider/host/privateDir").ensurePrivateDir(); setInterval(() => undefined, 1000)' & echo $!; wait`], {
+            cwd: repo,
+            env: { ...process.env, PZD_PRIVATE_DIR_BASE: base },
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+        const providerPid = await new Promise<number>((resolve) => cli.stdout!.once("data", (chunk) => resolve(Number(String(chunk).trim()))));
+        for (let i = 0; i < 100 && fs.readdirSync(base).length === 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.equal(fs.readdirSync(base).length, 1, "the provider made its directory");
+        cli.kill("SIGKILL");
+        let alive = true;
+        for (let i = 0; i < 100 && alive; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            try {
+                process.kill(providerPid, 0);
+            } catch {
+                alive = false;
+            }
+        }
+        assert.equal(alive, false, "the orphaned provider exited");
+        assert.deepEqual(fs.readdirSync(base), [], "and removed its directory");
+    });
+
     it("sweeps 0.2.0's pid-less directories only when an hour old, and never other names or other owners' files", () => {
         const old = path.join(base, "pzd-AbC123");
         const recent = path.join(base, "pzd-XyZ789");
