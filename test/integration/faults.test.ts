@@ -61,6 +61,7 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
         while (!settled && stats().roundTrips < base + 2) {
             await sleep(10);
         }
+        // A create of what already exists is one read: there is no apply to cut, so the test must not ask for one.
         assert.ok(!settled || stats().roundTrips >= base + 2, "the operation ran at least two remote commands");
         // Into the apply script rather than at its very start.
         await sleep(kind === "power" ? 700 : 300);
@@ -137,7 +138,6 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
         lineOuts = (await survives("power", async () => (await entries.create(line)).outs, (o) => entries.update!(String(o.mountPoint ?? `${scratch}/mnt`), o, line)))!;
         await host.exec(`head -c 4M /dev/urandom > ${scratch}/mnt/canary && sync`);
         fixed.canary = (await host.exec(`sha256sum ${scratch}/mnt/canary`)).stdout;
-        lineOuts = (await survives("cut", async () => (await entries.create(line)).outs))!;
 
         docker = await checkedInputs(configs, { connection: connection(), storageDriver: "overlay2", restart: false, requiresMountsFor: [], daemonJsonPath: `${scratch}/daemon.json` });
         dockerOuts = (await survives("cut", async () => (await configs.create(docker)).outs, (o) => configs.update!(`${scratch}/daemon.json`, o, docker)))!;
