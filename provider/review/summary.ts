@@ -81,7 +81,9 @@ function alertsFor(kind: string, action: string, properties: string[], news: Rec
         const restartKeys = ["storageDriver", "dataRoot", "storageOpts"];
         if (action !== "update" || properties.some((p) => restartKeys.includes(p))) {
             const driver = news.storageDriver ?? olds.storageDriver ?? "overlay2";
-            alerts.push(`Docker is restarted${action === "delete" ? " with its previous configuration" : ` on ${str(driver)}`}: running containers stop; images and containers of another driver are not visible to it`);
+            // The provider skips a restart that would change nothing (Docker already runs that driver and root); only the host knows.
+            const unless = action === "delete" ? "" : properties.includes("storageOpts") ? "" : ` (unless it already runs ${str(driver)} at its data root)`;
+            alerts.push(`Docker is restarted${action === "delete" ? " with its previous configuration" : ` on ${str(driver)}`}${unless}: running containers stop; images and containers of another driver are not visible to it`);
         }
     }
     return alerts;

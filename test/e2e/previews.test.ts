@@ -150,7 +150,7 @@ describe("previews say exactly what up does (examples/fleet and examples/single-
         const preview = changes(planned);
         assert.deepEqual(plan(preview), ["DockerStorageConfig docker update"]);
         assert.deepEqual(preview[0].changedInputs, ["storageDriver"]);
-        assert.match(review("storage-single", planned.json), /Docker is restarted on overlay2: running containers stop/);
+        assert.match(review("storage-single", planned.json), /Docker is restarted on overlay2 \(unless it already runs overlay2 at its data root\): running containers stop/);
         await single.up();
         assert.equal(JSON.parse((await hosts[1].exec("cat /etc/docker/daemon.json")).stdout)["storage-driver"], "overlay2");
         assert.deepEqual(plan(changes(await single.previewSteps())), []);

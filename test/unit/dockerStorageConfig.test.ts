@@ -249,6 +249,29 @@ describe("resources/dockerStorageConfig", () => {
             assert.equal(runShell(`sh -n <<'EOF'\n${frameScript(planScript(plan))}\nEOF`).status, 0);
         });
 
+        it("after the mount Docker already runs the wanted driver and root: the file and drop-in are written, Docker is not restarted again", () => {
+            // What FstabEntry leaves on a first converge: Docker started again on the new ext4, on its default overlay2.
+            const plan = planDockerStorage(desired(), observed({ daemon: ORIGINAL, info: INFO_SRV, mount: MOUNT_ZVOL_EXT4 }));
+            assert.deepEqual(
+                plan.actions.map((a) => a.description),
+                [
+                    "keep the current storage keys of /etc/docker/daemon.json in /etc/docker/daemon.json.pulumi-zfs-docker.bak (none of the storage keys set), for delete to restore",
+                    'set storage-driver "overlay2", data-root "/srv/docker" in /etc/docker/daemon.json (keeping its 1 other key(s)); no restart: Docker already runs overlay2 at /srv/docker',
+                    `make docker.service wait for /srv/docker (RequiresMountsFor in ${DROP_IN_PATH})`,
+                ],
+            );
+            assert.ok(!plan.actions.some((a) => /want_backing=/.test(a.script.text)), "no action runs the restart script");
+            // A hand edit of the file that the running daemon never read is repaired the same way, without a restart.
+            const drifted = planDockerStorage(desired(), observed({ ...CONVERGED, daemon: MERGED.replace('"overlay2"', '"vfs"'), info: INFO_SRV, mount: MOUNT_ZVOL_EXT4 }));
+            assert.equal(drifted.actions.length, 1);
+            assert.match(drifted.actions[0].description, /no restart: Docker already runs overlay2/);
+        });
+
+        it("storage-opts cannot be read back from a running Docker, so a change there restarts it", () => {
+            const plan = planDockerStorage(desired({ storageOpts: ["overlay2.override_kernel_check=true"] }), observed({ ...CONVERGED, info: INFO_SRV, mount: MOUNT_ZVOL_EXT4 }));
+            assert.match(plan.actions[plan.actions.length - 1].description, /^restart Docker/);
+        });
+
         it("a driver change on the same root warns that the old driver's images become invisible", () => {
             const plan = planDockerStorage(desired(), observed({ daemon: '{"storage-driver":"vfs","data-root":"/srv/docker"}', info: { ...INFO_SRV, Driver: "vfs", DriverStatus: [] } }));
             assert.ok(plan.warnings!.some((w) => /the storage driver changes from vfs to overlay2: Docker will not see the images and containers it made with vfs\. They stay on disk under \/srv\/docker\/vfs/.test(w)), plan.warnings!.join("\n"));

@@ -41,7 +41,7 @@ describe("review summary (pulumi preview --json → Markdown)", () => {
 
     it("a storage-driver change: Docker restarted, its containers stopped", () => {
         const markdown = reviewMarkdown(fixture("storage-single"));
-        assert.match(markdown, /\*\*docker\*\* · DockerStorageConfig `docker` \(update\): Docker is restarted on overlay2: running containers stop/);
+        assert.match(markdown, /\*\*docker\*\* · DockerStorageConfig `docker` \(update\): Docker is restarted on overlay2 \(unless it already runs overlay2 at its data root\): running containers stop/);
         assert.match(markdown, /\| DockerStorageConfig \| `docker` \| update \| storageDriver \|/);
     });
 

@@ -125,7 +125,13 @@ export function planDockerStorage(desired: DockerStorageDesired, observed: Docke
     if (desired.restart && !observed.systemd.unitLoaded) {
         throw new RefusedError(`docker.service is not installed on the host, so Docker cannot be restarted into this configuration. Install Docker first (apt-get install docker.io), or set restart: false to only write the configuration.`);
     }
-    const restarting = desired.restart && (fileChanges || runningDiffers || info === undefined);
+    // A restart that would change nothing is not made: after FstabEntry's mount Docker already runs the
+    // wanted driver and root, and only keys it already obeys are written. That keeps a first converge
+    // at one Docker start per host. storage-opts cannot be read back from docker info, so a change there restarts.
+    const nextValues = managedValues(parseDaemonJson(next ?? "", path));
+    const optsChange = JSON.stringify(currentValues["storage-opts"] ?? []) !== JSON.stringify(nextValues["storage-opts"] ?? []);
+    const alreadyEffective = info !== undefined && !runningDiffers && !optsChange;
+    const restarting = desired.restart && (info === undefined || runningDiffers || (fileChanges && !alreadyEffective));
     if (!fileChanges && !dropInChanges && !observed.systemd.needDaemonReload && !restarting) {
         return noop(`Docker already uses ${desired.storageDriver} at ${wantedRoot(desired)}${info ? ` (docker info: ${info.driver}, ${info.rootDir}${info.backingFilesystem ? ` on ${info.backingFilesystem}` : ""})` : ""}`);
     }
@@ -146,8 +152,9 @@ export function planDockerStorage(desired: DockerStorageDesired, observed: Docke
     }
     if (fileChanges) {
         const others = parseDaemonJson(current ?? "", path).members.filter((m) => !(m.key in wantedValues(desired))).length;
+        const noRestart = desired.restart && !restarting && info !== undefined ? `; no restart: Docker already runs ${info.driver} at ${info.rootDir}` : "";
         actions.push({
-            description: `set ${describeValues(managedValues(parseDaemonJson(next ?? "", path)))} in ${path}${others > 0 ? ` (keeping its ${others} other key(s))` : ""}`,
+            description: `set ${describeValues(nextValues)} in ${path}${others > 0 ? ` (keeping its ${others} other key(s))` : ""}${noRestart}`,
             script: sh`${FUNCTIONS}\n${writeDaemonJsonScript(path, observed.daemonJson, next, observed.dockerd.validate)}`,
         });
     }
