@@ -45,7 +45,12 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
     });
     after(() => project?.cleanup());
 
-    it("converges both hosts in one up: overlay2 on extfs at /var/lib/docker", async () => {
+    /** How many times docker.service started on each host since `since` (host clock, seconds): the journal counts. */
+    const hostClocks = () => Promise.all(hosts.map(async (h) => (await h.exec("date +%s")).stdout.trim()));
+    const dockerStarts = (since: string[]) => Promise.all(hosts.map(async (h, i) => Number((await h.exec(`journalctl -u docker.service --since @${since[i]} -o cat --no-pager | grep -c '^Started ' || true`)).stdout.trim())));
+
+    it("converges both hosts in one up: overlay2 on extfs at /var/lib/docker, starting Docker once per host", async () => {
+        const since = await hostClocks();
         const up = await project.up();
         assert.match(up.stdout, /11 created/); // stack + 2 × (component + 4 resources)
         for (const h of hosts) {
@@ -58,7 +63,10 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         }
         const outputs = (await project.outputs()).storage as Array<Record<string, string>>;
         assert.deepEqual(outputs.map((o) => [o.driver, o.backingFilesystem, o.mountPoint]), [["overlay2", "extfs", "/var/lib/docker"], ["overlay2", "extfs", "/var/lib/docker"]]);
-        console.log(`      up of 2 hosts: ${up.seconds}s`);
+        const starts = await dockerStarts(since);
+        console.log(`      up of 2 hosts: ${up.seconds}s; Docker started ${starts.join(" and ")} time(s)`);
+        // FstabEntry starts Docker again on the new mount; DockerStorageConfig then finds it already on overlay2 there.
+        assert.deepEqual(starts, [1, 1], "one Docker start per host");
     });
 
     it(`comes back mounted with overlay2 after ${REBOOTS} reboots of every host at once, under write load, data intact`, async () => {
@@ -68,7 +76,10 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         const failures: string[] = [];
         for (let round = 1; round <= REBOOTS; round++) {
             // Load while going down: writes to the volume itself and a busy CPU, on every host.
-            await Promise.all(hosts.map((h) => h.exec("nohup sh -c 'while :; do dd if=/dev/zero of=/var/lib/docker/pzd-load bs=1M count=32 conv=fsync 2>/dev/null; done' >/dev/null 2>&1 & nohup sh -c 'while :; do :; done' >/dev/null 2>&1 &")));
+            // Into a directory that exists only on the volume: once shutdown has unmounted it, a write finds no
+            // directory instead of landing on the root filesystem under the mount point (seen in CI: the
+            // file kept the moved-aside copy from going back on destroy).
+            await Promise.all(hosts.map((h) => h.exec("mkdir -p /var/lib/docker/pzd-load.d && nohup sh -c 'while :; do dd if=/dev/zero of=/var/lib/docker/pzd-load.d/load bs=1M count=32 conv=fsync 2>/dev/null; done' >/dev/null 2>&1 & nohup sh -c 'while :; do :; done' >/dev/null 2>&1 &")));
             await Promise.all(hosts.map((h) => h.reboot()));
             for (const [i, h] of hosts.entries()) {
                 const seen = [
@@ -85,11 +96,13 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         }
         console.log(`      reboots: ${good}/${REBOOTS * hosts.length} came back with the mount, overlay2 and the canary file`);
         assert.deepEqual(failures, []);
-        await Promise.all(hosts.map((h) => h.exec("rm -f /var/lib/docker/pzd-canary /var/lib/docker/pzd-load")));
+        await Promise.all(hosts.map((h) => h.exec("rm -rf /var/lib/docker/pzd-canary /var/lib/docker/pzd-load.d")));
     });
 
-    it("changes nothing on a second up", async () => {
+    it("changes nothing on a second up, and leaves Docker running", async () => {
+        const since = await hostClocks();
         const again = await project.up();
+        assert.deepEqual(await dockerStarts(since), [0, 0], "no Docker restart on a no-op");
         assert.match(again.stdout, /11 unchanged/);
         assert.doesNotMatch(again.stdout, /updated|created|replaced|deleted/);
     });
@@ -117,8 +130,15 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         }
         await project.run(["config", "set", "forceDestroy", "true"]);
         await project.up();
-        await project.destroy();
+        const destroyed = await project.destroy();
+        assert.doesNotMatch(destroyed.stdout, /was not moved back/);
         for (const [i, h] of hosts.entries()) {
+            const aside = await h.exec("ls -d /var/lib/docker.pre-pulumi-zfs-docker-* 2>/dev/null | wc -l");
+            if (aside.stdout.trim() !== "0") {
+                // What the host and the run say, so a failure in CI can be read without a rerun.
+                const seen = await h.exec("ls -la --time-style=full-iso /var/lib/docker /var/lib/docker.pre-pulumi-zfs-docker-*; journalctl -b --no-pager -u docker.service -u var-lib-docker.mount | tail -n 40", { allowFail: true });
+                console.log(`      ${h.name} after destroy:\n${seen.stdout}${seen.stderr}\n      the refused destroy said:\n${refused.stdout}\n      the destroy said:\n${destroyed.stdout}`);
+            }
             assert.equal((await h.exec(`zfs list -H tank/${volumeName}`, { allowFail: true })).exitCode, 1);
             assert.equal((await h.exec("sha256sum /etc/fstab /etc/docker/daemon.json")).stdout, original[i], "fstab and daemon.json are byte for byte as before");
             assert.equal((await h.exec("findmnt -n /var/lib/docker", { allowFail: true })).exitCode, 1, "nothing is mounted there any more");
@@ -153,6 +173,7 @@ describe("a host already running Docker on the zfs driver", function () {
             await project.run(["config", "set", "forceDestroy", "true"]);
             await project.up();
             const destroyed = await project.destroy();
+        assert.doesNotMatch(destroyed.stdout, /was not moved back/);
             assert.match(destroyed.stdout, /moved ZFS dataset tank\/zfsdriver-\S+ back to \/var\/lib\/docker/);
             // Destroy is the inverse: the old data root is back, and Docker runs on it with its old image.
             assert.equal((await host.exec(`zfs get -H -o value mountpoint ${old}`)).stdout.trim(), "/var/lib/docker");

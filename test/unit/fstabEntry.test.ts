@@ -24,6 +24,7 @@ import {
     usersScript,
     wantedLine,
 } from "../../provider/resources/fstabEntry";
+import { moveBackScript } from "../../provider/resources/fstabEntry/scripts";
 import { runRecorded, runShell } from "./realShell";
 
 const UUID = "6f0c7a52-3d1e-4c52-9a0e-2b7f1d9c4e11";
@@ -524,6 +525,28 @@ describe("resources/fstabEntry", () => {
             assert.equal(fs.existsSync(path.join(dir, "pwned")), false);
             const escaped = `/mnt/pzd-unit\\040x;\\040reboot\\040$(touch\\040${dir}/pwned)`;
             assert.equal(fs.readFileSync(fstabPath, "utf8"), `${BASE_FSTAB}# managed by pulumi-zfs-docker: ${escaped}\nUUID=${UUID} ${escaped} ext4 ${SAFE} 0 2\n`);
+        });
+
+        it("delete moves the aside copy back into an empty mount point, and says so when the mount point is not empty", () => {
+            // Stand-ins: nothing is mounted there, no ZFS, no units to start.
+            const stubs = "findmnt() { return 1; }\nzfs() { return 1; }\nsystemctl() { :; }\n";
+            const mountPoint = path.join(dir, "docker");
+            const aside = `${mountPoint}.pre-pulumi-zfs-docker-20260101-000000`;
+            fs.mkdirSync(mountPoint);
+            fs.mkdirSync(aside);
+            fs.writeFileSync(path.join(aside, "original"), "x");
+            // A process wrote under the mount point while nothing was mounted there (seen at shutdown under load).
+            fs.writeFileSync(path.join(mountPoint, "stray"), "y");
+            const script = stubs + moveBackScript(desired({ mountPoint, stopUnits: [] })).text;
+            const refused = runShell(script);
+            assert.equal(refused.status, 0, refused.stderr);
+            assert.match(refused.stdout, new RegExp(`^pzd-warning: ${aside.replace(/[.]/g, "[.]")} was not moved back: ${mountPoint.replace(/[.]/g, "[.]")} is not empty \\(something wrote there while nothing was mounted on it: stray \\)\\. Both are kept`));
+            assert.deepEqual([fs.readdirSync(mountPoint), fs.readdirSync(aside)], [["stray"], ["original"]], "nothing merged, nothing lost");
+            fs.rmSync(path.join(mountPoint, "stray"));
+            const moved = runShell(script);
+            assert.equal(moved.status, 0, moved.stderr);
+            assert.match(moved.stdout, /^pzd-warning: moved .* back to .*, as it was before pulumi-zfs-docker$/m);
+            assert.deepEqual([fs.readdirSync(mountPoint), fs.existsSync(aside)], [["original"], false]);
         });
 
         it("keeps mode, leaves a backup of the old file and no temporary file", () => {

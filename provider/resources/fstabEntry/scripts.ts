@@ -125,5 +125,11 @@ export function moveBackScript(desired: FstabEntryDesired): Shell {
     echo "pzd-warning: moved $pzd_back back to "${mp}", as it was before pulumi-zfs-docker"
     ${units}
   fi
+elif [ -d ${mp} ] && ! findmnt -M ${mp} >/dev/null; then
+  pzd_left=$(for d in ${new Shell(shellQuote(prefix))}*; do [ -e "$d" ] && printf '%s\n' "$d"; done | sort | tail -n 1)
+  if [ -n "$pzd_left" ]; then
+    pzd_seen=$(ls -A ${mp} | head -n 5 | tr '\n' ' ')
+    echo "pzd-warning: $pzd_left was not moved back: "${mp}" is not empty (something wrote there while nothing was mounted on it: $pzd_seen). Both are kept; compare them and move back by hand"
+  fi
 fi`;
 }
