@@ -60,6 +60,7 @@ function consumerProject(name: string, tarball: string): PulumiProject {
         root: os.tmpdir(),
         packageJson: { name, main: "index.ts", dependencies: { "@pulumi/pulumi": "3.258.0", "pulumi-zfs-docker": `file:${tarball}` } },
         files: { "tsconfig.json": TSCONFIG },
+        typeCheck: true,
     });
 }
 

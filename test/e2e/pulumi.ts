@@ -34,7 +34,7 @@ export class PulumiProject {
      * `pulumi-zfs-docker` resolve from the repo's node_modules; elsewhere the project brings its own
      * (`packageJson`, `files`), as a user's project does.
      */
-    constructor(readonly name: string, program: string, options: { root?: string; packageJson?: object; files?: Record<string, string> } = {}) {
+    constructor(readonly name: string, program: string, options: { root?: string; packageJson?: object; files?: Record<string, string>; typeCheck?: boolean } = {}) {
         this.dir = path.join(options.root ?? path.join(repo, ".pulumi-test"), `${name}-${process.pid}-${Date.now().toString(36)}`);
         fs.mkdirSync(path.join(this.dir, "state"), { recursive: true });
         fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`);
@@ -49,6 +49,9 @@ export class PulumiProject {
             PULUMI_HOME: path.join(this.dir, "home"),
             PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
             PULUMI_SKIP_UPDATE_CHECK: "1",
+            // ts-node's type check costs seconds of CPU on every command; `npm run lint` type-checks the examples
+            // once, and the consumer test keeps the check a user's project gets.
+            PULUMI_NODEJS_TRANSPILE_ONLY: options.typeCheck ? "false" : "true",
         };
     }
 
