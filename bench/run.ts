@@ -1,64 +1,142 @@
 /**
- * `npm run bench`: what one resource operation costs against a real test host — SSH connections,
- * round trips, writes and wall time — and the provider process's memory. Prints a table.
- * Under emulation a round trip is ~1 s, so round trips, not seconds, are the figure to watch.
+ * `npm run bench`: boots test hosts, then measures and prints Markdown tables, also written to
+ * bench/results/ with a PNG chart. Figures are reported, never asserted: under emulation only ratios
+ * between runs of the same machine mean anything.
+ *   npm run bench      # compare (1, 3, 6 hosts, 3 samples), build (zfs vs overlay2), sim (1..50 sshd hosts), ops
+ *   npm run bench -- --hosts 1,3 --samples 1 --parts compare,sim --sim 1,10,50
  */
-import { makeProviderImplementation } from "../provider/adapter";
-import { connectionSchema } from "../provider/connection";
-import { hostFor } from "../provider/host/pool";
-import { ext4Filesystem } from "../provider/resources/ext4Filesystem";
-import { zfsVolume } from "../provider/resources/zfsVolume";
-import { ensurePool, sharedHosts, uniqueName, mochaHooks } from "../test/hosts/fleet";
+import * as fs from "fs";
+import * as path from "path";
+import execa from "execa";
+import { ensurePool, mochaHooks, sharedHosts } from "../test/hosts/fleet";
+import { barChartPng, markdownTable } from "./chart";
+import { convergeByScript, median, POOL, resetHosts, sampleTool, turn, type Sample, type ToolName } from "./compare";
+import { dockerBuildHeadline } from "./dockerBuild";
+import { simulatedFleet } from "./fleetSim";
+import { operationCosts } from "./ops";
 
-interface Row {
-    operation: string;
-    connections: number;
-    roundTrips: number;
-    writes: number;
-    ms: number;
+const RESULTS = path.join(__dirname, "results");
+const TOOLS: ToolName[] = ["pulumi", "ansible", "script"];
+const TARGETS = "targets: first converge ≤ 0.8× Ansible and ≤ 1.3× the script; no-op ≤ 0.3× Ansible; one Docker start per host on a first converge, none on a no-op";
+
+function option(name: string, fallback: string): string {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+function ratio(a: number, b: number): string {
+    return b > 0 ? `${(a / b).toFixed(2)}×` : "–";
+}
+
+function starts(samples: Sample[], key: "firstDockerStarts" | "noopDockerStarts"): string {
+    const all = samples.flatMap((s) => s[key]);
+    const distinct = [...new Set(all)].sort();
+    return distinct.join("/");
+}
+
+function report(samples: Sample[], hostCounts: number[]): { markdown: string; png: Buffer } {
+    const rows: (string | number)[][] = [];
+    const groups: { label: string; bars: { name: string; value: number }[] }[] = [];
+    for (const n of hostCounts) {
+        const of = (tool: ToolName) => samples.filter((s) => s.hosts === n && s.tool === tool);
+        const first = (tool: ToolName) => median(of(tool).map((s) => s.firstSeconds));
+        const noop = (tool: ToolName) => median(of(tool).map((s) => s.noopSeconds));
+        for (const tool of TOOLS) {
+            if (of(tool).length === 0) continue;
+            rows.push([
+                n,
+                tool,
+                of(tool).length,
+                first(tool).toFixed(1),
+                tool === "pulumi" ? ratio(first("pulumi"), first("ansible")) : "",
+                tool === "pulumi" ? ratio(first("pulumi"), first("script")) : "",
+                noop(tool).toFixed(1),
+                tool === "pulumi" ? ratio(noop("pulumi"), noop("ansible")) : "",
+                starts(of(tool), "firstDockerStarts"),
+                starts(of(tool), "noopDockerStarts"),
+            ]);
+        }
+        groups.push({ label: `first converge, ${n} host(s)`, bars: TOOLS.filter((t) => of(t).length > 0).map((t) => ({ name: t, value: first(t) })) });
+        groups.push({ label: `no-op, ${n} host(s)`, bars: TOOLS.filter((t) => of(t).length > 0).map((t) => ({ name: t, value: noop(t) })) });
+    }
+    const scale = hostCounts.length > 1 ? scaleLine(samples, hostCounts) : "";
+    const pulumiSamples = samples.filter((s) => s.tool === "pulumi" && s.resourceSeconds);
+    const kinds = [...new Set(pulumiSamples.flatMap((s) => Object.keys(s.resourceSeconds!)))];
+    const breakdown = kinds.length === 0 ? "" : `\nWhere Pulumi's first converge goes, per resource (slowest host, median over samples): ${kinds.map((k) => `${k} ${median(pulumiSamples.map((s) => s.resourceSeconds![k] ?? 0)).toFixed(0)} s`).join(", ")}; they run one after the other on a host, hosts in parallel.`;
+    const markdown =
+        markdownTable(["hosts", "tool", "samples", "first converge s (median)", "vs Ansible", "vs script", "no-op s (median)", "no-op vs Ansible", "Docker starts/host, first", "Docker starts/host, no-op"], rows) +
+        `\n${TARGETS}.${scale}${breakdown}\n`;
+    return { markdown, png: barChartPng("pulumi-zfs-docker vs Ansible vs a shell script (seconds, median)", groups, "s") };
+}
+
+function scaleLine(samples: Sample[], hostCounts: number[]): string {
+    const first = (n: number) => median(samples.filter((s) => s.hosts === n && s.tool === "pulumi").map((s) => s.firstSeconds));
+    const [lo, hi] = [Math.min(...hostCounts), Math.max(...hostCounts)];
+    return ` Pulumi's first converge on ${hi} hosts took ${ratio(first(hi), first(lo))} the time of ${lo} (target ≤ 1.5×).`;
+}
+
+async function machine(): Promise<string> {
+    const cpus = (await execa("nproc")).stdout.trim();
+    const ansible = (await execa("ansible-playbook", ["--version"], { reject: false })).stdout.split("\n")[0];
+    return `machine: ${cpus} cores, ${process.platform}; ${ansible || "ansible not found"}; Node ${process.version}; pulumi runs with PULUMI_NODEJS_TRANSPILE_ONLY=true (the program is type-checked by \`npm run lint\`)`;
 }
 
 async function main(): Promise<void> {
-    const [host] = await sharedHosts(1);
-    await ensurePool(host);
-    const stats = hostFor(connectionSchema.parse(host.connection)).stats;
-    const rows: Row[] = [];
-    const measure = async (operation: string, work: () => Promise<unknown>) => {
-        const before = { ...stats };
-        const started = Date.now();
-        await work();
-        rows.push({ operation, connections: stats.connections - before.connections, roundTrips: stats.roundTrips - before.roundTrips, writes: stats.writes - before.writes, ms: Date.now() - started });
-    };
-    const volumes = makeProviderImplementation(zfsVolume);
-    const filesystems = makeProviderImplementation(ext4Filesystem);
-    const name = `tank/${uniqueName("bench")}`;
-    const vol = { connection: host.connection, name, size: "1G" };
-    let volOut: Record<string, unknown> = {};
-    let fsOut: Record<string, unknown> = {};
-    await measure("ZfsVolume create (first contact: dial)", async () => (volOut = (await volumes.create(vol)).outs));
-    await measure("ZfsVolume converge, nothing to do", () => volumes.update!(name, volOut, vol));
-    await measure("ZfsVolume grow 1G -> 2G", async () => (volOut = (await volumes.update!(name, volOut, { ...vol, size: "2G" })).outs!));
-    await measure("ZfsVolume read (refresh)", () => volumes.read!(name, volOut));
-    const fs = { connection: host.connection, device: `/dev/zvol/${name}`, wipeOnDelete: true };
-    await measure("Ext4Filesystem create (mkfs)", async () => (fsOut = (await filesystems.create(fs)).outs));
-    await measure("Ext4Filesystem converge, nothing to do", () => filesystems.update!(fs.device, fsOut, fs));
-    await measure("Ext4Filesystem delete (wipe)", () => filesystems.delete!(fs.device, fsOut));
-    await measure("ZfsVolume delete", () => volumes.delete!(name, volOut));
+    const hostCounts = option("hosts", "1,3,6").split(",").map(Number);
+    const samplesWanted = Number(option("samples", "3"));
+    const parts = option("parts", "compare,build,sim,ops").split(",");
+    const simCounts = option("sim", "1,10,25,50").split(",").map(Number);
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const sections: string[] = [`# Benchmark results\n\n${new Date().toISOString()}; ${await machine()}\n`];
 
-    const width = Math.max(...rows.map((r) => r.operation.length));
-    console.log(`\n${"operation".padEnd(width)} | conns | round trips | writes | wall ms`);
-    console.log(`${"-".repeat(width)}-|-------|-------------|--------|--------`);
-    for (const r of rows) {
-        console.log(`${r.operation.padEnd(width)} | ${String(r.connections).padStart(5)} | ${String(r.roundTrips).padStart(11)} | ${String(r.writes).padStart(6)} | ${String(r.ms).padStart(7)}`);
+    if (parts.includes("compare")) {
+        const samples: Sample[] = [];
+        for (const n of hostCounts) {
+            const hosts = await sharedHosts(n);
+            await Promise.all(hosts.map((h) => ensurePool(h)));
+            for (let s = 0; s < samplesWanted; s++) {
+                for (const tool of turn(TOOLS, s)) {
+                    const sample = await sampleTool(tool, hosts);
+                    console.log(`bench: ${n} host(s), ${tool}, sample ${s + 1}: first ${sample.firstSeconds}s (Docker starts ${sample.firstDockerStarts.join(",")}), no-op ${sample.noopSeconds}s (${sample.noopDockerStarts.join(",")})`);
+                    samples.push(sample);
+                }
+            }
+        }
+        const { markdown, png } = report(samples, hostCounts);
+        fs.writeFileSync(path.join(RESULTS, "compare.json"), JSON.stringify(samples, null, 2));
+        fs.writeFileSync(path.join(RESULTS, "compare.png"), png);
+        sections.push(`## First converge and no-op: Pulumi vs Ansible vs a shell script\n\n![chart](compare.png)\n\n${markdown}`);
     }
-    console.log(`\nprovider process RSS: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB; guest accel: ${host.accel}`);
-    await mochaHooks.afterAll.call({ timeout: () => undefined } as never);
+    if (parts.includes("build")) {
+        const [host] = await sharedHosts(1);
+        await ensurePool(host);
+        await resetHosts([host]);
+        await convergeByScript([host]);
+        sections.push(`## Why: docker build on the zfs driver vs overlay2 on ext4-on-zvol\n\n${await dockerBuildHeadline(host, POOL, Number(option("build-samples", "1")))}`);
+        await resetHosts([host]);
+    }
+    if (parts.includes("sim")) {
+        sections.push(`## Fleet size: simulated hosts (sshd on loopback, no ZFS: FstabEntry with mount: false, DockerStorageConfig with restart: false)\n\n${await simulatedFleet(simCounts)}`);
+    }
+    if (parts.includes("ops")) {
+        const [host] = await sharedHosts(1);
+        await ensurePool(host);
+        sections.push(`## One resource operation\n\n${await operationCosts(host)}`);
+    }
+    const text = sections.join("\n");
+    fs.writeFileSync(path.join(RESULTS, "latest.md"), text);
+    console.log(`\n${text}\nwritten: ${path.relative(process.cwd(), RESULTS)}/latest.md${parts.includes("compare") ? ", compare.png, compare.json" : ""}`);
 }
 
-main().then(
-    () => process.exit(0),
-    (error) => {
-        console.error(error);
-        process.exit(1);
-    },
-);
+main()
+    .then(
+        () => 0,
+        (error) => {
+            console.error(error);
+            return 1;
+        },
+    )
+    .then(async (code) => {
+        await mochaHooks.afterAll.call({ timeout: () => undefined } as never);
+        process.exit(code);
+    });

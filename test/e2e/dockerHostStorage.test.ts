@@ -45,8 +45,8 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
     });
     after(() => project?.cleanup());
 
-    /** How many times docker.service started on each host since `since` (host clock, seconds): the journal counts. */
-    const hostClocks = () => Promise.all(hosts.map(async (h) => (await h.exec("date +%s")).stdout.trim()));
+    /** How many times docker.service started on each host since `since` (host clock, seconds): the journal counts. The clock is read once boot is over, so the start at boot is not counted. */
+    const hostClocks = () => Promise.all(hosts.map(async (h) => (await h.exec("systemctl is-system-running --wait >/dev/null 2>&1; date +%s")).stdout.trim()));
     const dockerStarts = (since: string[]) => Promise.all(hosts.map(async (h, i) => Number((await h.exec(`journalctl -u docker.service --since @${since[i]} -o cat --no-pager | grep -c '^Started ' || true`)).stdout.trim())));
 
     it("converges both hosts in one up: overlay2 on extfs at /var/lib/docker, starting Docker once per host", async () => {
@@ -78,8 +78,9 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
             // Load while going down: writes to the volume itself and a busy CPU, on every host.
             // Into a directory that exists only on the volume: once shutdown has unmounted it, a write finds no
             // directory instead of landing on the root filesystem under the mount point (seen in CI: the
-            // file kept the moved-aside copy from going back on destroy).
-            await Promise.all(hosts.map((h) => h.exec("mkdir -p /var/lib/docker/pzd-load.d && nohup sh -c 'while :; do dd if=/dev/zero of=/var/lib/docker/pzd-load.d/load bs=1M count=32 conv=fsync 2>/dev/null; done' >/dev/null 2>&1 & nohup sh -c 'while :; do :; done' >/dev/null 2>&1 &")));
+            // file kept the moved-aside copy from going back on destroy). Each loop is its own background job with
+            // its output redirected, or the SSH session would wait for it.
+            await Promise.all(hosts.map((h) => h.exec("mkdir -p /var/lib/docker/pzd-load.d; nohup sh -c 'while :; do dd if=/dev/zero of=/var/lib/docker/pzd-load.d/load bs=1M count=32 conv=fsync 2>/dev/null; done' >/dev/null 2>&1 & nohup sh -c 'while :; do :; done' >/dev/null 2>&1 &")));
             await Promise.all(hosts.map((h) => h.reboot()));
             for (const [i, h] of hosts.entries()) {
                 const seen = [
