@@ -166,7 +166,7 @@ function scriptTool(): Tool {
 const TOOLS: Record<ToolName, () => Tool> = { pulumi: pulumiTool, ansible: ansibleTool, script: scriptTool };
 
 async function hostClocks(hosts: TestHost[]): Promise<string[]> {
-    return Promise.all(hosts.map(async (h) => (await h.exec("systemctl is-system-running --wait >/dev/null 2>&1; date +%s")).stdout.trim()));
+    return Promise.all(hosts.map(async (h) => (await h.exec("systemctl is-system-running --wait >/dev/null 2>&1; sleep 1; date +%s")).stdout.trim()));
 }
 
 async function dockerStarts(hosts: TestHost[], since: string[]): Promise<number[]> {

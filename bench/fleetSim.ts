@@ -15,7 +15,7 @@ import { markdownTable } from "./chart";
 
 const SSHD = "/usr/sbin/sshd";
 
-interface SimHost {
+export interface SimHost {
     port: number;
     dir: string;
 }
@@ -86,7 +86,7 @@ async function timedWithPeaks(work: () => Promise<unknown>): Promise<{ seconds: 
     return { seconds: Math.round((Date.now() - started) / 100) / 10, peak };
 }
 
-function program(hostsFile: string, keyFile: string, hostKey: string): string {
+export function simProgram(hostsFile: string, keyFile: string, hostKey: string): string {
     return `import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerStorageConfig, FstabEntry } from "pulumi-zfs-docker";
@@ -102,7 +102,7 @@ hosts.forEach((h, i) => {
 }
 
 /** Starts `count` sshd instances sharing one host key and one authorized key, each with its own scratch directory. */
-async function startSshds(base: string, count: number): Promise<{ hosts: SimHost[]; daemons: ExecaChildProcess[]; hostKey: string; keyFile: string }> {
+export async function startSshds(base: string, count: number): Promise<{ hosts: SimHost[]; daemons: ExecaChildProcess[]; hostKey: string; keyFile: string }> {
     if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (scripts/install-bench-deps.sh does) and run the bench again.`);
     fs.mkdirSync("/run/sshd", { recursive: true });
     const keyFile = path.join(base, "id_ed25519");
@@ -128,7 +128,7 @@ async function startSshds(base: string, count: number): Promise<{ hosts: SimHost
     return { hosts, daemons, hostKey, keyFile };
 }
 
-function resetFiles(hosts: SimHost[]): void {
+export function resetFiles(hosts: SimHost[]): void {
     for (const h of hosts) {
         for (const name of fs.readdirSync(h.dir).filter((n) => n.startsWith("fstab") || n.startsWith("daemon.json"))) fs.rmSync(path.join(h.dir, name));
         fs.writeFileSync(path.join(h.dir, "fstab"), "# a simulated host\nLABEL=root / ext4 defaults 0 1\n");
@@ -147,7 +147,7 @@ export async function simulatedFleet(counts: number[]): Promise<string> {
             resetFiles(fleet);
             const hostsFile = path.join(base, `hosts-${n}.json`);
             fs.writeFileSync(hostsFile, JSON.stringify(fleet));
-            const project = new PulumiProject(`sim-${n}`, program(hostsFile, keyFile, hostKey));
+            const project = new PulumiProject(`sim-${n}`, simProgram(hostsFile, keyFile, hostKey));
             try {
                 await project.init();
                 const first = await timedWithPeaks(() => project.run(["up", "--yes", "--skip-preview", "--parallel", "128"]));

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-APT_PACKAGES="qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client ca-certificates"
+APT_PACKAGES="qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client openssh-server ca-certificates"
 missing=""
 for pkg in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

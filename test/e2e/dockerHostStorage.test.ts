@@ -45,8 +45,8 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
     });
     after(() => project?.cleanup());
 
-    /** How many times docker.service started on each host since `since` (host clock, seconds): the journal counts. The clock is read once boot is over, so the start at boot is not counted. */
-    const hostClocks = () => Promise.all(hosts.map(async (h) => (await h.exec("systemctl is-system-running --wait >/dev/null 2>&1; date +%s")).stdout.trim()));
+    /** How many times docker.service started on each host since `since` (host clock, seconds): the journal counts. The clock is read a second after boot is over (the journal is asked in whole seconds), so the start at boot is not counted. */
+    const hostClocks = () => Promise.all(hosts.map(async (h) => (await h.exec("systemctl is-system-running --wait >/dev/null 2>&1; sleep 1; date +%s")).stdout.trim()));
     const dockerStarts = (since: string[]) => Promise.all(hosts.map(async (h, i) => Number((await h.exec(`journalctl -u docker.service --since @${since[i]} -o cat --no-pager | grep -c '^Started ' || true`)).stdout.trim())));
 
     it("converges both hosts in one up: overlay2 on extfs at /var/lib/docker, starting Docker once per host", async () => {
