@@ -4,7 +4,7 @@
  * Then a host already running Docker on the zfs driver is moved to overlay2 without losing its data.
  */
 import { strict as assert } from "assert";
-import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
+import { dockerStarts, ensurePool, hostClocks, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
 import { exampleProgram, PulumiProject } from "./pulumi";
 
@@ -45,12 +45,8 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
     });
     after(() => project?.cleanup());
 
-    /** How many times docker.service started on each host since `since` (host clock, seconds): the journal counts. The clock is read a second after boot is over (the journal is asked in whole seconds), so the start at boot is not counted. */
-    const hostClocks = () => Promise.all(hosts.map(async (h) => (await h.exec("systemctl is-system-running --wait >/dev/null 2>&1; sleep 1; date +%s")).stdout.trim()));
-    const dockerStarts = (since: string[]) => Promise.all(hosts.map(async (h, i) => Number((await h.exec(`journalctl -u docker.service --since @${since[i]} -o cat --no-pager | grep -c '^Started ' || true`)).stdout.trim())));
-
     it("converges both hosts in one up: overlay2 on extfs at /var/lib/docker, starting Docker once per host", async () => {
-        const since = await hostClocks();
+        const since = await hostClocks(hosts);
         const up = await project.up();
         assert.match(up.stdout, /11 created/); // stack + 2 × (component + 4 resources)
         for (const h of hosts) {
@@ -63,7 +59,7 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         }
         const outputs = (await project.outputs()).storage as Array<Record<string, string>>;
         assert.deepEqual(outputs.map((o) => [o.driver, o.backingFilesystem, o.mountPoint]), [["overlay2", "extfs", "/var/lib/docker"], ["overlay2", "extfs", "/var/lib/docker"]]);
-        const starts = await dockerStarts(since);
+        const starts = await dockerStarts(hosts, since);
         console.log(`      up of 2 hosts: ${up.seconds}s; Docker started ${starts.join(" and ")} time(s)`);
         // FstabEntry starts Docker again on the new mount; DockerStorageConfig then finds it already on overlay2 there.
         assert.deepEqual(starts, [1, 1], "one Docker start per host");
@@ -101,9 +97,9 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
     });
 
     it("changes nothing on a second up, and leaves Docker running", async () => {
-        const since = await hostClocks();
+        const since = await hostClocks(hosts);
         const again = await project.up();
-        assert.deepEqual(await dockerStarts(since), [0, 0], "no Docker restart on a no-op");
+        assert.deepEqual(await dockerStarts(hosts, since), [0, 0], "no Docker restart on a no-op");
         assert.match(again.stdout, /11 unchanged/);
         assert.doesNotMatch(again.stdout, /updated|created|replaced|deleted/);
     });

@@ -36,6 +36,19 @@ export async function ensurePool(host: TestHost, pool = "tank"): Promise<void> {
     await host.exec(`modprobe zfs; zpool list -H -o name ${pool} >/dev/null 2>&1 || zpool import -f ${pool} 2>/dev/null || zpool create -f ${pool} /dev/vdb`);
 }
 
+/**
+ * Each host's clock in seconds, read a second after boot is over: the journal is asked in whole
+ * seconds, so the start of Docker at boot is never counted by dockerStarts below.
+ */
+export function hostClocks(hosts: TestHost[]): Promise<string[]> {
+    return Promise.all(hosts.map(async (h) => (await h.exec("systemctl is-system-running --wait >/dev/null 2>&1; sleep 1; date +%s")).stdout.trim()));
+}
+
+/** How many times docker.service started on each host since `since` (from hostClocks): the journal counts. */
+export function dockerStarts(hosts: TestHost[], since: string[]): Promise<number[]> {
+    return Promise.all(hosts.map(async (h, i) => Number((await h.exec(`journalctl -u docker.service --since @${since[i]} -o cat --no-pager | grep -c '^Started ' || true`)).stdout.trim())));
+}
+
 let counter = 0;
 
 /** A name no other test of this or a concurrent run uses; valid for ZFS datasets, files and units. */
