@@ -13,6 +13,7 @@ import { barChartPng, markdownTable } from "./chart";
 import { convergeByScript, median, POOL, resetHosts, sampleTool, turn, type Sample, type ToolName } from "./compare";
 import { dockerBuildHeadline } from "./dockerBuild";
 import { simulatedFleet } from "./fleetSim";
+import { mergeSections, type Section } from "./results";
 import { operationCosts } from "./ops";
 
 const RESULTS = path.join(__dirname, "results");
@@ -87,7 +88,9 @@ async function main(): Promise<void> {
     const parts = option("parts", "compare,build,sim,ops").split(",");
     const simCounts = option("sim", "1,10,25,50").split(",").map(Number);
     fs.mkdirSync(RESULTS, { recursive: true });
-    const sections: string[] = [`# Benchmark results\n\n${new Date().toISOString()}; ${await machine()}\n`];
+    const preamble = `# Benchmark results\n\n${await machine()}. Each section says when it was measured; a run of some parts (\`--parts\`) replaces only theirs.\n`;
+    const sections: Section[] = [];
+    const section = (heading: string, body: string) => sections.push({ heading, body: `Measured ${new Date().toISOString()}.\n\n${body}` });
 
     if (parts.includes("compare")) {
         const samples: Sample[] = [];
@@ -105,26 +108,27 @@ async function main(): Promise<void> {
         const { markdown, png } = report(samples, hostCounts);
         fs.writeFileSync(path.join(RESULTS, "compare.json"), JSON.stringify(samples, null, 2));
         fs.writeFileSync(path.join(RESULTS, "compare.png"), png);
-        sections.push(`## First converge and no-op: Pulumi vs Ansible vs a shell script\n\n![chart](compare.png)\n\n${markdown}`);
+        section("First converge and no-op: Pulumi vs Ansible vs a shell script", `![chart](compare.png)\n\n${markdown}`);
     }
     if (parts.includes("build")) {
         const [host] = await sharedHosts(1);
         await ensurePool(host);
         await resetHosts([host]);
         await convergeByScript([host]);
-        sections.push(`## Why: docker build on the zfs driver vs overlay2 on ext4-on-zvol\n\n${await dockerBuildHeadline(host, POOL, Number(option("build-samples", "1")))}`);
+        section("Why: docker build on the zfs driver vs overlay2 on ext4-on-zvol", await dockerBuildHeadline(host, POOL, Number(option("build-samples", "1"))));
         await resetHosts([host]);
     }
     if (parts.includes("sim")) {
-        sections.push(`## Fleet size: simulated hosts (sshd on loopback, no ZFS: FstabEntry with mount: false, DockerStorageConfig with restart: false)\n\n${await simulatedFleet(simCounts)}`);
+        section("Fleet size: simulated hosts (sshd on loopback, no ZFS: FstabEntry with mount: false, DockerStorageConfig with restart: false)", await simulatedFleet(simCounts));
     }
     if (parts.includes("ops")) {
         const [host] = await sharedHosts(1);
         await ensurePool(host);
-        sections.push(`## One resource operation\n\n${await operationCosts(host)}`);
+        section("One resource operation", await operationCosts(host));
     }
-    const text = sections.join("\n");
-    fs.writeFileSync(path.join(RESULTS, "latest.md"), text);
+    const latest = path.join(RESULTS, "latest.md");
+    const text = mergeSections(fs.existsSync(latest) ? fs.readFileSync(latest, "utf8") : "", preamble, sections);
+    fs.writeFileSync(latest, text);
     console.log(`\n${text}\nwritten: ${path.relative(process.cwd(), RESULTS)}/latest.md${parts.includes("compare") ? ", compare.png, compare.json" : ""}`);
 }
 

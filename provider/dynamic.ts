@@ -7,7 +7,23 @@ import type * as pulumi from "@pulumi/pulumi";
 
 export const RUNTIME_MODULE = "pulumi-zfs-docker/dist/provider/runtime";
 
+const byKind = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+/**
+ * One object per kind: the SDK caches a provider's serialized code by object identity, and
+ * serializing a closure walks it through the V8 inspector, so a fresh object per resource cost the
+ * program that work once for every resource of a fleet.
+ */
 export function serializableProvider(kind: string): pulumi.dynamic.ResourceProvider {
+    let provider = byKind.get(kind);
+    if (!provider) {
+        provider = providerMethods(kind);
+        byKind.set(kind, provider);
+    }
+    return provider;
+}
+
+function providerMethods(kind: string): pulumi.dynamic.ResourceProvider {
     return {
         check: (olds, news) => require("pulumi-zfs-docker/dist/provider/runtime").providerFor(kind).check(olds, news),
         diff: (id, olds, news) => require("pulumi-zfs-docker/dist/provider/runtime").providerFor(kind).diff(id, olds, news),
