@@ -154,11 +154,14 @@ export async function startSshds(base: string, count: number): Promise<{ hosts: 
     return { hosts, daemons, hostKey, keyFile };
 }
 
+export const PRISTINE_FSTAB = "# a simulated host\nLABEL=root / ext4 defaults 0 1\n";
+export const PRISTINE_DAEMON_JSON = '{\n  "log-level": "warn"\n}\n';
+
 export function resetFiles(hosts: SimHost[]): void {
     for (const h of hosts) {
         for (const name of fs.readdirSync(h.dir).filter((n) => n.startsWith("fstab") || n.startsWith("daemon.json"))) fs.rmSync(path.join(h.dir, name));
-        fs.writeFileSync(path.join(h.dir, "fstab"), "# a simulated host\nLABEL=root / ext4 defaults 0 1\n");
-        fs.writeFileSync(path.join(h.dir, "daemon.json"), '{\n  "log-level": "warn"\n}\n');
+        fs.writeFileSync(path.join(h.dir, "fstab"), PRISTINE_FSTAB);
+        fs.writeFileSync(path.join(h.dir, "daemon.json"), PRISTINE_DAEMON_JSON);
     }
 }
 

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { ExecaChildProcess } from "execa";
-import { resetFiles, simProgram, startSshds, type SimHost } from "../../bench/fleetSim";
+import { PRISTINE_DAEMON_JSON, PRISTINE_FSTAB, resetFiles, simProgram, startSshds, type SimHost } from "../../bench/fleetSim";
 import { PulumiProject } from "./pulumi";
 
 const HOSTS = 6;
@@ -24,6 +24,32 @@ function leftovers(): { dirs: string[]; ssh: number[] } {
         }
     });
     return { dirs, ssh };
+}
+
+/** Waits up to 10 s for the leftovers to come back to `before` (a provider's cleanup ends a moment after its CLI). */
+async function settled(before: ReturnType<typeof leftovers>): Promise<ReturnType<typeof leftovers>> {
+    let after = leftovers();
+    for (let i = 0; i < 40 && JSON.stringify(after) !== JSON.stringify(before); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        after = leftovers();
+    }
+    return after;
+}
+
+/** A killed CLI orphans the engine's language host too: not ours, but the test must not leak it. */
+function killLanguageHosts(): void {
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number)) {
+        try {
+            if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "pulumi-language" && fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes("fleet-sim")) process.kill(pid, "SIGKILL");
+        } catch {
+            // Gone meanwhile.
+        }
+    }
+}
+
+function assertPristine(h: SimHost): void {
+    assert.equal(fs.readFileSync(path.join(h.dir, "fstab"), "utf8"), PRISTINE_FSTAB, `fstab of host ${h.port}`);
+    assert.equal(fs.readFileSync(path.join(h.dir, "daemon.json"), "utf8"), PRISTINE_DAEMON_JSON, `daemon.json of host ${h.port}`);
 }
 
 describe(`${HOSTS} hosts converged at once (sshd on loopback) under the real Pulumi CLI`, function () {
@@ -62,12 +88,41 @@ describe(`${HOSTS} hosts converged at once (sshd on loopback) under the real Pul
             assert.doesNotMatch(again.stdout, /\b(created|updated|replaced|deleted)\b/);
         }
         // The engine stops the provider as the CLI exits; its cleanup (closing the masters) ends a moment later.
-        let after = leftovers();
-        for (let i = 0; i < 40 && JSON.stringify(after) !== JSON.stringify(before); i++) {
-            await new Promise((resolve) => setTimeout(resolve, 250));
-            after = leftovers();
-        }
+        const after = await settled(before);
         console.log(`      ${HOSTS} hosts: up ${up.seconds}s; leaked after 4 runs: ${after.ssh.length - before.ssh.length} ssh, ${after.dirs.length - before.dirs.length} dirs`);
         assert.deepEqual(after, before, "no provider ssh process or private directory outlives the runs");
+    });
+
+    it("destroy gives every host's files back byte for byte", async () => {
+        await project.destroy(["--parallel", "64"]);
+        for (const h of hosts) assertPristine(h);
+    });
+
+    it("a pulumi CLI SIGKILLed mid-up: the provider finishes its commands and leaves; cancel, refresh and up converge, and destroy still removes every line", async () => {
+        resetFiles(hosts);
+        const before = leftovers();
+        const anyWritten = () => hosts.some((h) => fs.readFileSync(path.join(h.dir, "fstab"), "utf8").includes("managed by pulumi-zfs-docker"));
+        const killed = await project.upKilledWhen(anyWritten, ["--parallel", "64"]);
+        assert.equal(killed.exitCode, -1, "the CLI was killed");
+        // The orphaned provider lets its remote commands end, then exits and removes its private directory.
+        const after = await settled(before);
+        assert.deepEqual(after, before, "the orphaned provider left nothing behind");
+        for (const h of hosts) {
+            assert.deepEqual(fs.readdirSync(h.dir).filter((n) => /^(fstab|daemon\.json)\.pzd-/.test(n)), [], `no half-written file on host ${h.port}`);
+        }
+        killLanguageHosts();
+
+        await project.recoverFromKilledUp();
+        const up = await project.run(["up", "--yes", "--skip-preview", "--parallel", "64"]);
+        assert.doesNotMatch(up.stdout, /interrupted while creating/, "refresh cleared the pending creates");
+        for (const h of hosts) {
+            const fstab = fs.readFileSync(path.join(h.dir, "fstab"), "utf8");
+            assert.equal(fstab.match(/^LABEL=sim-docker /gm)?.length, 1, `one line on host ${h.port}:\n${fstab}`);
+            assert.deepEqual(JSON.parse(fs.readFileSync(path.join(h.dir, "daemon.json"), "utf8")), { "log-level": "warn", "storage-driver": "overlay2" });
+        }
+        assert.match((await project.run(["up", "--yes", "--skip-preview", "--parallel", "64"])).stdout, new RegExp(`${2 * HOSTS + 1} unchanged`));
+        // A line written by the killed run carries our marker, so it is ours to remove, not an adopted one.
+        await project.destroy(["--parallel", "64"]);
+        for (const h of hosts) assertPristine(h);
     });
 });

@@ -102,6 +102,34 @@ export class PulumiProject {
         return Object.fromEntries(Object.entries(last?.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && n > 0));
     }
 
+    /**
+     * `pulumi up`, SIGKILLed once `ready()` holds (polled every 20 ms): what a CI runner's timeout or an
+     * OOM kill does to it. Returns the killed run's output.
+     */
+    async upKilledWhen(ready: (stdoutSoFar: string) => boolean, args: string[] = []): Promise<RunResult> {
+        const started = Date.now();
+        const up = execa("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", ...args], { cwd: this.dir, env: this.env, reject: false });
+        let stdout = "";
+        up.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        while (up.exitCode === null && !ready(stdout)) {
+            if (Date.now() - started > 600_000) throw new Error(`pulumi up in ${this.dir}: the moment to kill it never came`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        if (up.exitCode !== null) throw new Error(`pulumi up in ${this.dir} ended (exit ${up.exitCode}) before the moment to kill it:\n${stdout}`);
+        up.kill("SIGKILL");
+        const killed = await up;
+        return { stdout: killed.stdout, stderr: killed.stderr, exitCode: killed.exitCode ?? -1, seconds: (Date.now() - started) / 1000 };
+    }
+
+    /**
+     * What README tells a user to do after a killed `up`: drop the stale lock (`pulumi cancel`), then a
+     * refresh that drops the creates the engine never heard back about (the next `up` finds what they
+     * made on the host and takes it over, or makes it).
+     */
+    async recoverFromKilledUp(): Promise<RunResult[]> {
+        return [await this.run(["cancel", "--yes"]), await this.refresh(["--clear-pending-creates"])];
+    }
+
     refresh(args: string[] = []): Promise<RunResult> {
         return this.run(["refresh", "--yes", "--skip-preview", ...args]);
     }
