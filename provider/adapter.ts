@@ -14,6 +14,8 @@ import { engineLog } from "./engineLog";
 import { containsUnknown, pathIsUnknown } from "./unknown";
 import { INPUT_KEYS, inputDefaults, inputNames, unknownInputs } from "./inputs";
 import { NotAppliedError, RemoteCommandError, ConnectionError } from "./host/errors";
+import type { Shell } from "./host/quote";
+import { withReadBack } from "./readBack";
 
 export interface Failure {
     property: string;
@@ -61,8 +63,8 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
     checkTransition?(olds: Desired, news: Desired): Failure[];
     /** The resource's ID on its host. */
     id(desired: Desired): string;
-    /** The whole observed state in one round trip. */
-    observe(host: Host, desired: Desired): Promise<Observed>;
+    /** How to read the whole observed state in one round trip: a script and a pure parser of its output. */
+    observation(desired: Desired): Observation<Observed>;
     /** Pure: what to run to get from observed to desired. Throws RefusedError when it must not. */
     plan(desired: Desired, observed: Observed, previous?: Desired): Plan;
     /** Outputs from what is really there after applying. */
@@ -71,6 +73,41 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
     reflect(desired: Desired, observed: Observed): Desired | undefined;
     /** Pure: what to run to delete it. */
     planDelete(desired: Desired, observed: Observed): Plan;
+}
+
+export interface Observation<Observed> {
+    script: Shell;
+    /** Human name of the read, for errors ("read volume tank/docker"). */
+    step: string;
+    /** When the read may wait longer than a read's default (a Docker still starting). */
+    timeoutSeconds?: number;
+    parse(stdout: string): Observed;
+}
+
+/** One round trip: what is on the host now. */
+export async function observe<D, O>(def: { observation(desired: D): Observation<O> }, host: Host, desired: D): Promise<O> {
+    const observation = def.observation(desired);
+    const result = await host.run(observation.script, { step: observation.step, mutating: false, timeoutSeconds: observation.timeoutSeconds });
+    return observation.parse(result.stdout);
+}
+
+/**
+ * Runs a plan and reads the host back in the same round trip. A read that fails there is done again on
+ * its own, for its error; a failed apply is read back on its own too, so a partial create is tracked.
+ */
+async function applyAndObserve<D extends { connection: Connection }, O>(
+    def: { kind: string; id(d: D): string; observation(d: D): Observation<O> },
+    host: Host,
+    desired: D,
+    plan: Plan,
+    step: string,
+): Promise<{ stdout: string; after: O }> {
+    const observation = def.observation(desired);
+    const apply = planScript(plan);
+    const readBack = withReadBack(apply, observation.script);
+    const { applied, read } = readBack.split((await host.run(readBack.script, { step, mutating: true, about: apply })).stdout);
+    await logScriptWarnings(def.kind, def.id(desired), applied);
+    return { stdout: applied, after: read !== undefined ? observation.parse(read) : await observe(def, host, desired) };
 }
 
 /** Property path in the form the engine shows: `a.b[0]`. */
@@ -140,7 +177,7 @@ async function logScriptWarnings(kind: string, id: string, stdout: string): Prom
 /** Planned (desired, observed) pair after reading the host. */
 async function observeWith<D extends { connection: Connection }, O, Out extends object>(def: ResourceDefinition<D, O, Out>, desired: D) {
     const host = hostFor(desired.connection);
-    return { host, observed: await def.observe(host, desired) };
+    return { host, observed: await observe(def, host, desired) };
 }
 
 /** The input names the program set, as the engine passed them (undefined values are not set). */
@@ -163,16 +200,14 @@ async function converge<D extends { connection: Connection }, O, Out extends obj
             // Waiting for a device node, a large mkfs or a Docker restart can take minutes on a slow host:
             // say what is running, so the engine's log shows progress rather than silence.
             await engineLog("info", `${subject(def, desired)}: ${plan.actions.map((a) => a.description).join("; then ")}`);
-            let applied = "";
+            let after: O;
             try {
-                applied = (await host.run(planScript(plan), { step: `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`, mutating: true })).stdout;
+                ({ after } = await applyAndObserve(def, host, desired, plan, `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`));
             } catch (error) {
                 // Whatever got done is read back, so the engine keeps track of it (a partial create).
-                const after = await def.observe(host, desired).catch(() => undefined);
-                throw partial(def, desired, after, error as Error);
+                const found = await observe(def, host, desired).catch(() => undefined);
+                throw partial(def, desired, found, error as Error);
             }
-            await logScriptWarnings(def.kind, def.id(desired), applied);
-            const after = await def.observe(host, desired);
             // Plan again from what is there now: anything left is a change the host did not take.
             let pending: string[];
             try {
@@ -343,9 +378,8 @@ export function makeProviderImplementation<D extends { connection: Connection },
                         return;
                     }
                     await engineLog("info", `${subject(def, desired)}: ${plan.actions.map((a) => a.description).join("; then ")}`);
-                    const result = await host.run(planScript(plan), { step: `delete ${def.kind} ${def.id(desired)}`, mutating: true });
-                    await logScriptWarnings(def.kind, def.id(desired), result.stdout);
-                    const pending = def.planDelete(desired, await def.observe(host, desired)).actions.map((a) => a.description);
+                    const { after } = await applyAndObserve(def, host, desired, plan, `delete ${def.kind} ${def.id(desired)}`);
+                    const pending = def.planDelete(desired, after).actions.map((a) => a.description);
                     if (pending.length > 0) {
                         throw new NotAppliedError(pending);
                     }

@@ -17,6 +17,8 @@ export interface RunOptions {
      * READ_TIMEOUT_SECONDS or MUTATION_TIMEOUT_SECONDS (script.ts); PZD_TIMEOUT_SECONDS overrides all.
      */
     timeoutSeconds?: number;
+    /** The part of the script an error names the tools of: an apply sent with the read that verifies it is about the apply. */
+    about?: Shell;
 }
 
 export interface RunResult {
@@ -72,11 +74,11 @@ export function settle(hostName: string, script: Shell, options: RunOptions, run
     const stderr = onHost ? lines.filter((l) => !l.startsWith(TIMEOUT_MARKER)).join("\n") : run.stderr;
     const exitCode = run.exitCode ?? -1;
     if ((onHost && exitCode === TIMEOUT_EXIT) || run.timedOut) {
-        throw new RemoteTimeoutError(hostName, options.step, context.timeoutSeconds, stderr, durationMs, String(script), options.mutating, onHost ? "host" : "local");
+        throw new RemoteTimeoutError(hostName, options.step, context.timeoutSeconds, stderr, durationMs, String(options.about ?? script), options.mutating, onHost ? "host" : "local");
     }
     if (exitCode !== 0 && !(options.allowExitCodes ?? []).includes(exitCode)) {
         const hint = context.transportHint ?? sudoHint(stderr) ?? permissionHint(stderr, context.sudo) ?? options.hint ?? "";
-        throw new RemoteCommandError(hostName, options.step, exitCode, stderr, durationMs, hint, String(script));
+        throw new RemoteCommandError(hostName, options.step, exitCode, stderr, durationMs, hint, String(options.about ?? script));
     }
     return { stdout: run.stdout, stderr, exitCode };
 }

@@ -44,6 +44,11 @@ function braced(body: Shell | string): string {
     return "{\n:\n" + String(body) + "\n} </dev/null\n";
 }
 
+/** A script's body as a subshell of the script it is put into: its own EXIT traps, stdin from /dev/null. */
+export function subshell(body: Shell | string): string {
+    return "(\n" + braced(body) + ")\n";
+}
+
 /**
  * The body is one brace group read whole before it runs, with stdin from /dev/null: a command that
  * reads stdin (mkfs asking "Proceed anyway?") can neither hang nor swallow the rest of the script.

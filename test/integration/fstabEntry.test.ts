@@ -5,7 +5,7 @@
  * the lost-update guard on a scratch fstab, so the other lines of /etc/fstab are never at stake there.
  */
 import { strict as assert } from "assert";
-import { makeProviderImplementation } from "../../provider/adapter";
+import { makeProviderImplementation, observe } from "../../provider/adapter";
 import { connectionSchema } from "../../provider/connection";
 import { hostFor } from "../../provider/host/pool";
 import { shellQuote } from "../../provider/host/quote";
@@ -263,7 +263,7 @@ describe("FstabEntry on a real host", function () {
             const mp = `/mnt/${uniqueName("race")}`;
             const desired = fstabEntrySchema.parse({ connection: host.connection, spec: `UUID=${uuid}`, mountPoint: mp, fsType: "ext4", fstabPath });
             const remote = hostFor(desired.connection);
-            const plan = fstabEntry.plan(desired, await fstabEntry.observe(remote, desired));
+            const plan = fstabEntry.plan(desired, await observe(fstabEntry, remote, desired));
             const edited = `${AWKWARD}\n/dev/vdz /srv/elsewhere xfs defaults 0 0\n`;
             await host.exec(`printf '%s' ${shellQuote(edited)} > ${fstabPath}`);
             await assert.rejects(remote.run(planScript(plan), { step: "apply a stale plan", mutating: true }), /exit 75[^]*changed on the host after it was read[^]*run the update again/);

@@ -43,6 +43,7 @@ describe("ZfsVolume and Ext4Filesystem on a real host", function () {
         assert.equal(created.outs.sizeBytes, 2 ** 30);
         assert.equal(created.outs.effectiveProperties.compression, "lz4");
         const createTrips = stats.roundTrips - before.roundTrips;
+        assert.equal(createTrips, 2, "a create is a read, then the apply with its read back");
         assert.equal((await host.exec(`zfs get -H -o value volsize,refreservation,compression,pulumi-zfs-docker:managed ${name}`)).stdout.trim().split("\n").join(","), "1G,none,lz4,true");
         assert.equal((await host.exec(`test -b /dev/zvol/${name} && echo yes`)).stdout.trim(), "yes");
 

@@ -6,7 +6,6 @@
  */
 import type { z } from "zod";
 import type { ResourceDefinition } from "../../adapter";
-import type { Host } from "../../host/host";
 import { READ_TIMEOUT_SECONDS } from "../../host/script";
 import { observeScript, parseObserved, type DockerStorageObserved } from "./facts";
 import { outputsOf, planDeleteDockerStorage, planDockerStorage, reflectDockerStorage } from "./plan";
@@ -56,11 +55,13 @@ export const dockerStorageConfig: ResourceDefinition<DockerStorageDesired, Docke
     replaceProperties: ["daemonJsonPath"],
     deleteBeforeReplace: true,
     id: (d) => d.daemonJsonPath,
-    async observe(host: Host, desired) {
+    observation: (desired) => ({
+        script: observeScript(desired),
+        step: "read Docker's storage configuration",
         // It waits for a Docker still starting (OBSERVE_WAIT_SECONDS) and gives `docker info` 30 s.
-        const result = await host.run(observeScript(desired), { step: `read Docker's storage configuration`, mutating: false, timeoutSeconds: READ_TIMEOUT_SECONDS + OBSERVE_WAIT_SECONDS + 30 });
-        return parseObserved(result.stdout);
-    },
+        timeoutSeconds: READ_TIMEOUT_SECONDS + OBSERVE_WAIT_SECONDS + 30,
+        parse: parseObserved,
+    }),
     plan: planDockerStorage,
     planDelete: planDeleteDockerStorage,
     outputs: outputsOf,

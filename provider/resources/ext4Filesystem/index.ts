@@ -5,7 +5,6 @@
  */
 import type { z } from "zod";
 import type { ResourceDefinition } from "../../adapter";
-import type { Host } from "../../host/host";
 import { filesystemBytes, labelOf, observeScript, parseObserved, reservedPercent, type Ext4Observed } from "./facts";
 import { GROW_SLACK_BYTES, planDeleteExt4, planExt4 } from "./plan";
 import { ext4FilesystemOutputsSchema, ext4FilesystemSchema, type Ext4Desired, type Ext4Outputs } from "./schema";
@@ -35,10 +34,7 @@ export const ext4Filesystem: ResourceDefinition<Ext4Desired, Ext4Observed, Ext4O
     // A program that starts choosing UUIDs must not reformat (replace) a filesystem made without one.
     onlyAtCreation: ["uuid"],
     id: (d) => d.device,
-    async observe(host: Host, desired) {
-        const result = await host.run(observeScript(desired.device), { step: `read filesystem on ${desired.device}`, mutating: false });
-        return parseObserved(result.stdout);
-    },
+    observation: (desired) => ({ script: observeScript(desired.device), step: `read filesystem on ${desired.device}`, parse: parseObserved }),
     plan: planExt4,
     planDelete: planDeleteExt4,
     outputs: (_desired, observed) => ({

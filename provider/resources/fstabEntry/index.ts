@@ -10,7 +10,6 @@
  */
 import type { z } from "zod";
 import type { ResourceDefinition } from "../../adapter";
-import type { Host } from "../../host/host";
 import type { FstabEntryObserved } from "./facts";
 import { observeScript, parseObserved } from "./facts";
 import { findEntries, parseFstab } from "./fstab";
@@ -51,10 +50,7 @@ export const fstabEntry: ResourceDefinition<FstabEntryDesired, FstabEntryObserve
         return [`${news.mountPoint} will be unmounted and ${news.spec} mounted in its place${stops}`];
     },
     id: (d) => (d.fstabPath === DEFAULT_FSTAB ? d.mountPoint : `${d.fstabPath}:${d.mountPoint}`),
-    async observe(host: Host, desired) {
-        const result = await host.run(observeScript(desired), { step: `read ${desired.fstabPath} and the mount at ${desired.mountPoint}`, mutating: false });
-        return parseObserved(result.stdout);
-    },
+    observation: (desired) => ({ script: observeScript(desired), step: `read ${desired.fstabPath} and the mount at ${desired.mountPoint}`, parse: parseObserved }),
     plan: planFstabEntry,
     planDelete: planDeleteFstabEntry,
     outputs(desired, observed) {

@@ -4,7 +4,6 @@
  */
 import type { z } from "zod";
 import type { ResourceDefinition, Failure } from "../../adapter";
-import type { Host } from "../../host/host";
 import { formatSize, parseSize } from "../../units";
 import { bytesOf, isSparse, observeScript, parseObserved, type ZfsVolumeObserved } from "./facts";
 import { planDeleteZfsVolume, planZfsVolume } from "./plan";
@@ -47,10 +46,7 @@ export const zfsVolume: ResourceDefinition<ZfsVolumeDesired, ZfsVolumeObserved, 
         return [];
     },
     id: (d) => d.name,
-    async observe(host: Host, desired) {
-        const result = await host.run(observeScript(desired.name), { step: `read volume ${desired.name}`, mutating: false });
-        return parseObserved(result.stdout);
-    },
+    observation: (desired) => ({ script: observeScript(desired.name), step: `read volume ${desired.name}`, parse: parseObserved }),
     plan: planZfsVolume,
     planDelete: planDeleteZfsVolume,
     outputs: (desired, observed) => ({
