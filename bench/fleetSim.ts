@@ -119,9 +119,7 @@ hosts.forEach((h, i) => {
  * with the square of its size). A real host's root has a plain .bashrc; each sshd gets one through a
  * private mount namespace, leaving the machine's file untouched.
  */
-function cleanLoginShell(base: string, config: string): string {
-    const emptyRc = path.join(base, "bashrc");
-    fs.writeFileSync(emptyRc, "");
+function cleanLoginShell(emptyRc: string, config: string): string {
     const rc = path.join(os.homedir(), ".bashrc");
     const bind = fs.existsSync(rc) ? `mount --bind '${emptyRc}' '${rc}' && ` : "";
     return `${bind}exec ${SSHD} -D -e -f '${config}'`;
@@ -138,6 +136,8 @@ export async function startSshds(base: string, count: number): Promise<{ hosts: 
     const hostKey = fs.readFileSync(path.join(base, "host_key.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
     const hosts: SimHost[] = [];
     const daemons: ExecaChildProcess[] = [];
+    const emptyRc = path.join(base, "bashrc");
+    fs.writeFileSync(emptyRc, "");
     for (let i = 0; i < count; i++) {
         const dir = path.join(base, `h${i}`);
         fs.mkdirSync(dir);
@@ -148,7 +148,7 @@ export async function startSshds(base: string, count: number): Promise<{ hosts: 
             [`Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(base, "host_key")}`, `PidFile ${path.join(dir, "sshd.pid")}`, `AuthorizedKeysFile ${path.join(base, "authorized_keys")}`,
                 "StrictModes no", "UsePAM no", "PermitRootLogin prohibit-password", "PasswordAuthentication no", "MaxSessions 100", "MaxStartups 200", "LogLevel ERROR", ""].join("\n"),
         );
-        daemons.push(execa("unshare", ["--mount", "sh", "-c", cleanLoginShell(base, config)], { reject: false, stdio: "ignore" }));
+        daemons.push(execa("unshare", ["--mount", "sh", "-c", cleanLoginShell(emptyRc, config)], { reject: false, stdio: "ignore" }));
         hosts.push({ port, dir });
     }
     return { hosts, daemons, hostKey, keyFile };

@@ -101,13 +101,13 @@ async function applyAndObserve<D extends { connection: Connection }, O>(
     desired: D,
     plan: Plan,
     step: string,
-): Promise<{ stdout: string; after: O }> {
+): Promise<{ after: O }> {
     const observation = def.observation(desired);
     const apply = planScript(plan);
     const readBack = withReadBack(apply, observation.script);
     const { applied, read } = readBack.split((await host.run(readBack.script, { step, mutating: true, about: apply })).stdout);
     await logScriptWarnings(def.kind, def.id(desired), applied);
-    return { stdout: applied, after: read !== undefined ? observation.parse(read) : await observe(def, host, desired) };
+    return { after: read !== undefined ? observation.parse(read) : await observe(def, host, desired) };
 }
 
 /** Property path in the form the engine shows: `a.b[0]`. */
