@@ -1,11 +1,13 @@
 /**
  * The whole recipe under the real Pulumi CLI on two real hosts at once: DockerHostStorage converges
- * both, survives three reboots of both at once under load, is idempotent, reports and repairs drift, and destroys back to the start.
+ * both, survives three reboots of both at once under load, is idempotent, reports and repairs drift, and destroys back to
+ * the start, also when the first destroy's CLI is SIGKILLed halfway.
  * Then a host already running Docker on the zfs driver is moved to overlay2 without losing its data.
  */
 import { strict as assert } from "assert";
 import { dockerStarts, ensurePool, hostClocks, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
+import { leftovers, settled } from "./leftovers";
 import { exampleProgram, PulumiProject } from "./pulumi";
 
 /** The tests run the examples users copy: examples/fleet here, examples/migrate-zfs-driver below. */
@@ -118,7 +120,7 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         assert.equal(await dockerStorage(hosts[1]), "overlay2 extfs /var/lib/docker");
     });
 
-    it("destroys the volume only with forceDestroy, and puts the hosts back as they were", async () => {
+    it("destroys the volume only with forceDestroy, and puts the hosts back as they were, also after a killed destroy", async () => {
         const refused = await project.run(["destroy", "--yes", "--skip-preview", "--non-interactive"], { allowFail: true });
         assert.notEqual(refused.exitCode, 0);
         assert.match(refused.stdout + refused.stderr, /refusing to destroy tank\/.*forceDestroy/);
@@ -127,6 +129,14 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         }
         await project.run(["config", "set", "forceDestroy", "true"]);
         await project.up();
+        // The first destroy is SIGKILLed while a filesystem is being wiped: Docker's config and the mount
+        // are gone on that host by then. The orphaned provider ends what it started; cancel, refresh and a
+        // second destroy finish the job, and the host must still come back exactly as it was.
+        const before = leftovers();
+        const killed = await project.killedWhen("destroy", (out) => /Ext4Filesystem.*deleting/.test(out));
+        assert.equal(killed.exitCode, -1, "the CLI was killed");
+        assert.deepEqual(await settled(before, 180_000), before, "the orphaned provider ended and left nothing behind");
+        await project.recoverFromKilledRun();
         const destroyed = await project.destroy();
         assert.doesNotMatch(destroyed.stdout, /was not moved back/);
         for (const [i, h] of hosts.entries()) {
@@ -146,7 +156,7 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
 });
 
 describe("a host already running Docker on the zfs driver", function () {
-    it("moves to overlay2 on a zvol in one up, and the old data stays on the pool", async () => {
+    it("moves to overlay2 on a zvol, also when the first up is killed mid-mkfs, and the old data stays on the pool", async () => {
         const [, host] = await sharedHosts(2);
         await ensurePool(host);
         const old = `tank/${uniqueName("zfsdriver")}`;
@@ -162,8 +172,20 @@ describe("a host already running Docker on the zfs driver", function () {
 
         const project = new PulumiProject("zfs-driver-migration", exampleProgram("migrate-zfs-driver"));
         try {
-            await project.init({ volumeName: uniqueName("docker"), size: "2G", host: host.host, port: String(host.port), hostKey: host.hostKey }, { privateKey: host.privateKey });
-            await project.up();
+            const volumeName = uniqueName("docker");
+            await project.init({ volumeName, size: "2G", host: host.host, port: String(host.port), hostKey: host.hostKey }, { privateKey: host.privateKey });
+            // The first up is SIGKILLed while the filesystem is being made; the next one, after the README's
+            // recovery, takes over what the orphaned provider finished and formats nothing twice.
+            const before = leftovers();
+            const killed = await project.killedWhen("up", (out) => /Ext4Filesystem.*creating/.test(out));
+            assert.equal(killed.exitCode, -1, "the CLI was killed");
+            assert.deepEqual(await settled(before, 180_000), before, "the orphaned provider ended and left nothing behind");
+            const madeAt = async () => (await host.exec(`tune2fs -l /dev/zvol/tank/${volumeName} 2>/dev/null | grep '^Filesystem created' || true`)).stdout.trim();
+            const madeByKilledRun = await madeAt();
+            await project.recoverFromKilledRun();
+            const up = await project.up();
+            assert.doesNotMatch(up.stdout, /interrupted while creating/);
+            if (madeByKilledRun) assert.equal(await madeAt(), madeByKilledRun, "the filesystem the killed run made was taken over, not formatted again");
             assert.equal(await dockerStorage(host), "overlay2 extfs /var/lib/docker");
             assert.match((await host.exec(`zfs get -H -o value mountpoint ${old}`)).stdout.trim(), /^\/var\/lib\/docker\.pre-pulumi-zfs-docker/);
             assert.equal(Number((await host.exec(`zfs list -H -r -o name ${old} | wc -l`)).stdout.trim()), layers, "every dataset of the old data root is still on the pool");

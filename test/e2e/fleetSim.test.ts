@@ -10,42 +10,10 @@ import * as os from "os";
 import * as path from "path";
 import type { ExecaChildProcess } from "execa";
 import { PRISTINE_DAEMON_JSON, PRISTINE_FSTAB, resetFiles, simProgram, startSshds, type SimHost } from "../../bench/fleetSim";
+import { leftovers, settled } from "./leftovers";
 import { PulumiProject } from "./pulumi";
 
 const HOSTS = 6;
-
-function leftovers(): { dirs: string[]; ssh: number[] } {
-    const dirs = fs.readdirSync("/tmp").filter((d) => /^pzd-\d+-\w{6}$/.test(d) && !d.startsWith(`pzd-${process.pid}-`));
-    const ssh = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-        try {
-            return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "ssh" && /ControlPath=\/tmp\/pzd-\d+-/.test(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "));
-        } catch {
-            return false;
-        }
-    });
-    return { dirs, ssh };
-}
-
-/** Waits up to 10 s for the leftovers to come back to `before` (a provider's cleanup ends a moment after its CLI). */
-async function settled(before: ReturnType<typeof leftovers>): Promise<ReturnType<typeof leftovers>> {
-    let after = leftovers();
-    for (let i = 0; i < 40 && JSON.stringify(after) !== JSON.stringify(before); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        after = leftovers();
-    }
-    return after;
-}
-
-/** A killed CLI orphans the engine's language host too: not ours, but the test must not leak it. */
-function killLanguageHosts(): void {
-    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number)) {
-        try {
-            if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "pulumi-language" && fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes("fleet-sim")) process.kill(pid, "SIGKILL");
-        } catch {
-            // Gone meanwhile.
-        }
-    }
-}
 
 function assertPristine(h: SimHost): void {
     assert.equal(fs.readFileSync(path.join(h.dir, "fstab"), "utf8"), PRISTINE_FSTAB, `fstab of host ${h.port}`);
@@ -102,7 +70,7 @@ describe(`${HOSTS} hosts converged at once (sshd on loopback) under the real Pul
         resetFiles(hosts);
         const before = leftovers();
         const anyWritten = () => hosts.some((h) => fs.readFileSync(path.join(h.dir, "fstab"), "utf8").includes("managed by pulumi-zfs-docker"));
-        const killed = await project.upKilledWhen(anyWritten, ["--parallel", "64"]);
+        const killed = await project.killedWhen("up", anyWritten, ["--parallel", "64"]);
         assert.equal(killed.exitCode, -1, "the CLI was killed");
         // The orphaned provider lets its remote commands end, then exits and removes its private directory.
         const after = await settled(before);
@@ -110,9 +78,8 @@ describe(`${HOSTS} hosts converged at once (sshd on loopback) under the real Pul
         for (const h of hosts) {
             assert.deepEqual(fs.readdirSync(h.dir).filter((n) => /^(fstab|daemon\.json)\.pzd-/.test(n)), [], `no half-written file on host ${h.port}`);
         }
-        killLanguageHosts();
 
-        await project.recoverFromKilledUp();
+        await project.recoverFromKilledRun();
         const up = await project.run(["up", "--yes", "--skip-preview", "--parallel", "64"]);
         assert.doesNotMatch(up.stdout, /interrupted while creating/, "refresh cleared the pending creates");
         for (const h of hosts) {
@@ -124,5 +91,25 @@ describe(`${HOSTS} hosts converged at once (sshd on loopback) under the real Pul
         // A line written by the killed run carries our marker, so it is ours to remove, not an adopted one.
         await project.destroy(["--parallel", "64"]);
         for (const h of hosts) assertPristine(h);
+    });
+
+    it("a pulumi CLI SIGKILLed mid-destroy: cancel, refresh and destroy put every file back byte for byte", async () => {
+        resetFiles(hosts);
+        await project.run(["up", "--yes", "--skip-preview", "--parallel", "64"]);
+        const before = leftovers();
+        const anyRemoved = () => hosts.some((h) => !fs.readFileSync(path.join(h.dir, "fstab"), "utf8").includes("managed by pulumi-zfs-docker"));
+        const killed = await project.killedWhen("destroy", anyRemoved, ["--parallel", "64"]);
+        assert.equal(killed.exitCode, -1, "the CLI was killed");
+        const restored = () => hosts.filter((h) => fs.readFileSync(path.join(h.dir, "fstab"), "utf8") === PRISTINE_FSTAB).length;
+        const restoredAtKill = restored();
+        assert.deepEqual(await settled(before), before, "the orphaned provider left nothing behind");
+        const restoredByOrphan = restored() - restoredAtKill;
+
+        const [, refresh] = await project.recoverFromKilledRun();
+        // What the killed run removed is gone from the state after the refresh; the rest is destroyed now.
+        assert.match(refresh.stdout, /deleted/, `the refresh noticed what the killed destroy removed:\n${refresh.stdout}`);
+        await project.destroy(["--parallel", "64"]);
+        for (const h of hosts) assertPristine(h);
+        console.log(`      killed destroy: ${restoredAtKill}/${HOSTS} fstabs restored when the CLI died, ${restoredByOrphan} more by the orphaned provider; all ${HOSTS} pristine after recovery`);
     });
 });

@@ -9,6 +9,7 @@ import * as fs from "fs";
 import execa from "execa";
 import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
+import { leftovers, providerDirs, settled as leftoversSettled } from "./leftovers";
 import { header, PulumiProject, RunResult } from "./pulumi";
 
 const NO_OP_RUNS = 20;
@@ -27,17 +28,6 @@ if (broken) {
     new zd.ZfsVolume("broken", { connection: byPassword, name: broken + "/vol", size: "64M" });
 }
 `;
-
-/** Private directories of providers other than this test process (whose in-process hosts have theirs). */
-function providerDirs(): string[] {
-    return fs.readdirSync("/tmp").filter((d) => /^pzd-\d+-\w{6}$/.test(d) && !d.startsWith(`pzd-${process.pid}-`));
-}
-
-/** ssh processes that a provider started: its masters carry the private directory in ControlPath. */
-async function providerSshProcesses(): Promise<string[]> {
-    const ps = await execa("ps", ["-eo", "pid=,args="], { reject: false });
-    return ps.stdout.split("\n").filter((line) => /\bssh\b.*ControlPath=\/tmp\/pzd-\d+-/.test(line) && !line.includes(`pzd-${process.pid}-`));
-}
 
 async function remoteSessions(host: TestHost): Promise<number> {
     // sshd's per-connection processes; the harness's own master is one of them and stays.
@@ -87,7 +77,7 @@ describe("no leaks and no secrets, under the real Pulumi CLI", function () {
             assert.match(noOp.stdout, /4 unchanged/, `run ${run} changed something:\n${noOp.stdout}`);
             assert.doesNotMatch(noOp.stdout, /updated|created|replaced|deleted/);
         }
-        assert.deepEqual(await providerSshProcesses(), [], "no provider ssh master outlived its command");
+        assert.deepEqual(leftovers().ssh, [], "no provider ssh master outlived its command");
         assert.deepEqual(providerDirs(), dirsBefore, "no /tmp/pzd-* directory was left");
         assert.equal(await settled(() => remoteSessions(host), sessionsBefore), sessionsBefore, "no SSH session stayed open on the host");
         assert.equal((await host.exec(`ls -A ${scratch} | grep -c pzd- || true`)).stdout.trim(), "0", "no temporary file on the host");
@@ -119,8 +109,28 @@ describe("no leaks and no secrets, under the real Pulumi CLI", function () {
         const again = await project.up();
         outputs.push(again);
         assert.match(again.stdout, /4 unchanged/);
-        assert.deepEqual(await providerSshProcesses(), [], "the dead provider's master was closed by the sweep");
+        assert.deepEqual(leftovers().ssh, [], "the dead provider's master was closed by the sweep");
         assert.deepEqual(providerDirs().filter((d) => !dirsBefore.has(d)), []);
+    });
+
+    it("a pulumi CLI SIGKILLed while ZfsVolume grows: the orphaned provider ends on its own; cancel, refresh and up converge", async () => {
+        await project.run(["config", "set", "size", "192M"]);
+        const before = leftovers();
+        const killed = await project.killedWhen("up", (out) => /ZfsVolume.*updating/.test(out));
+        outputs.push(killed);
+        assert.equal(killed.exitCode, -1, "the CLI was killed");
+        // The grow may still be running on the host: the provider finishes it, closes its master and exits.
+        assert.deepEqual(await leftoversSettled(before, 120_000), before, "the orphaned provider left nothing behind");
+
+        outputs.push(...(await project.recoverFromKilledRun()));
+        const up = await project.up();
+        outputs.push(up);
+        assert.doesNotMatch(up.stdout + up.stderr, /interrupted|locked/);
+        assert.equal(Number((await host.exec(`zfs get -Hpo value volsize ${volume}`)).stdout.trim()), 192 * 2 ** 20);
+        const again = await project.up();
+        outputs.push(again);
+        assert.match(again.stdout, /4 unchanged/);
+        assert.equal((await host.exec(`ls -A ${scratch} | grep -c pzd- || true`)).stdout.trim(), "0", "no temporary file on the host");
     });
 
     it("keeps the private key and passwords out of output, errors and state, also of a failing --debug run", async () => {

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import execa from "execa";
+import { killLanguageHostsIn } from "./leftovers";
 
 const repo = path.resolve(__dirname, "..", "..");
 
@@ -103,30 +104,33 @@ export class PulumiProject {
     }
 
     /**
-     * `pulumi up`, SIGKILLed once `ready()` holds (polled every 20 ms): what a CI runner's timeout or an
-     * OOM kill does to it. Returns the killed run's output.
+     * A `pulumi` command (`up`, `destroy`, ...; confirmations skipped), SIGKILLed once `ready()` holds
+     * (polled every 20 ms): what a CI runner's timeout or an OOM kill does to it. The language host it
+     * orphans is killed too; the provider it orphans is left to end on its own, as it would for a user.
+     * Returns the killed run's output.
      */
-    async upKilledWhen(ready: (stdoutSoFar: string) => boolean, args: string[] = []): Promise<RunResult> {
+    async killedWhen(command: "up" | "destroy", ready: (stdoutSoFar: string) => boolean, args: string[] = []): Promise<RunResult> {
         const started = Date.now();
-        const up = execa("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", ...args], { cwd: this.dir, env: this.env, reject: false });
+        const run = execa("pulumi", [command, "--yes", "--skip-preview", "--non-interactive", ...args], { cwd: this.dir, env: this.env, reject: false });
         let stdout = "";
-        up.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        while (up.exitCode === null && !ready(stdout)) {
-            if (Date.now() - started > 600_000) throw new Error(`pulumi up in ${this.dir}: the moment to kill it never came`);
+        run.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        while (run.exitCode === null && !ready(stdout)) {
+            if (Date.now() - started > 600_000) throw new Error(`pulumi ${command} in ${this.dir}: the moment to kill it never came`);
             await new Promise((resolve) => setTimeout(resolve, 20));
         }
-        if (up.exitCode !== null) throw new Error(`pulumi up in ${this.dir} ended (exit ${up.exitCode}) before the moment to kill it:\n${stdout}`);
-        up.kill("SIGKILL");
-        const killed = await up;
+        if (run.exitCode !== null) throw new Error(`pulumi ${command} in ${this.dir} ended (exit ${run.exitCode}) before the moment to kill it:\n${stdout}`);
+        run.kill("SIGKILL");
+        const killed = await run;
+        killLanguageHostsIn(this.dir);
         return { stdout: killed.stdout, stderr: killed.stderr, exitCode: killed.exitCode ?? -1, seconds: (Date.now() - started) / 1000 };
     }
 
     /**
      * What README tells a user to do after a killed `up`: drop the stale lock (`pulumi cancel`), then a
      * refresh that drops the creates the engine never heard back about (the next `up` finds what they
-     * made on the host and takes it over, or makes it).
+     * made on the host and takes it over, or makes it) and reads what the killed run changed.
      */
-    async recoverFromKilledUp(): Promise<RunResult[]> {
+    async recoverFromKilledRun(): Promise<RunResult[]> {
         return [await this.run(["cancel", "--yes"]), await this.refresh(["--clear-pending-creates"])];
     }
 

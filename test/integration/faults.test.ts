@@ -1,7 +1,7 @@
 /**
  * Faults in the middle of an apply, on a real test host, for each resource's create, update and
- * delete: the SSH connection is cut after the first remote command (every operation), or the host
- * loses power mid-apply (the operations that format, mount, grow or rewrite). After each, running the
+ * delete: the SSH connection is cut after the first remote command (every operation), and the host
+ * loses power mid-apply (the operations that format, mount or grow). After each, running the
  * same operation again, as the next `pulumi up` does, converges; nothing is formatted twice; a file
  * written to the volume keeps its checksum; the fstab and daemon.json are never half-written.
  */
@@ -126,16 +126,23 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
     let vol: Record<string, unknown>, fs: Record<string, unknown>, line: Record<string, unknown>, docker: Record<string, unknown>;
     let volOuts: Outs, fsOuts: Outs, lineOuts: Outs, dockerOuts: Outs;
 
-    it("creates: a cut during the volume's and daemon.json's, a power loss during mkfs and during the fstab write + mount", async () => {
+    it("creates: a cut during each, a power loss during mkfs and during the fstab write + mount", async () => {
         vol = await checkedInputs(volumes, { connection: connection(), name: volume, size: "256M", forceDestroy: true });
         volOuts = (await survives("cut", async () => (await volumes.create(vol)).outs, (o) => volumes.update!(volume, o, vol)))!;
 
         fs = await checkedInputs(filesystems, { connection: connection(), device, label: "faults", deviceSizeBytes: 256 * 2 ** 20, wipeOnDelete: true });
-        fsOuts = (await survives("power", async () => (await filesystems.create(fs)).outs, (o) => filesystems.update!(device, o, fs)))!;
+        const makeFs = async () => (await filesystems.create(fs)).outs;
+        fsOuts = (await survives("cut", makeFs, (o) => filesystems.update!(device, o, fs)))!;
+        // Wiped again without a fault, so the power loss below also lands in a real mkfs.
+        await filesystems.delete!(device, fsOuts);
+        fsOuts = (await survives("power", makeFs, (o) => filesystems.update!(device, o, fs)))!;
         fixed.uuid = String(fsOuts.uuid);
 
         line = await checkedInputs(entries, { connection: connection(), spec: `UUID=${fixed.uuid}`, mountPoint: `${scratch}/mnt`, fsType: "ext4", fstabPath: `${scratch}/fstab` });
-        lineOuts = (await survives("power", async () => (await entries.create(line)).outs, (o) => entries.update!(String(o.mountPoint ?? `${scratch}/mnt`), o, line)))!;
+        const addLine = async () => (await entries.create(line)).outs;
+        lineOuts = (await survives("cut", addLine, (o) => entries.update!(String(o.mountPoint ?? `${scratch}/mnt`), o, line)))!;
+        await entries.delete!(`${scratch}/mnt`, lineOuts);
+        lineOuts = (await survives("power", addLine, (o) => entries.update!(String(o.mountPoint ?? `${scratch}/mnt`), o, line)))!;
         await host.exec(`head -c 4M /dev/urandom > ${scratch}/mnt/canary && sync`);
         fixed.canary = (await host.exec(`sha256sum ${scratch}/mnt/canary`)).stdout;
 
@@ -144,12 +151,17 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
     });
 
     it("updates: a cut during each, a power loss during the grow of the volume and of the filesystem", async () => {
-        const grownVol = { ...vol, size: "512M" };
-        volOuts = (await survives("power", async () => (await volumes.update!(volume, volOuts, grownVol)).outs, (o) => volumes.update!(volume, o, grownVol)))!;
-        const grownFs = { ...fs, deviceSizeBytes: 512 * 2 ** 20 };
-        fsOuts = (await survives("power", async () => (await filesystems.update!(device, fsOuts, grownFs)).outs, (o) => filesystems.update!(device, o, grownFs)))!;
-        assert.equal(fsOuts.sizeBytes, 512 * 2 ** 20);
-        const relabelled = { ...grownFs, label: "faults2" };
+        const grow = async (megabytes: number, kind: "cut" | "power") => {
+            const grownVol = { ...vol, size: `${megabytes}M` };
+            volOuts = (await survives(kind, async () => (await volumes.update!(volume, volOuts, grownVol)).outs, (o) => volumes.update!(volume, o, grownVol)))!;
+            const grownFs = { ...fs, deviceSizeBytes: megabytes * 2 ** 20 };
+            fsOuts = (await survives(kind, async () => (await filesystems.update!(device, fsOuts, grownFs)).outs, (o) => filesystems.update!(device, o, grownFs)))!;
+            assert.equal(fsOuts.sizeBytes, megabytes * 2 ** 20);
+            fs = grownFs;
+        };
+        await grow(384, "cut");
+        await grow(512, "power");
+        const relabelled = { ...fs, label: "faults2" };
         fsOuts = (await survives("cut", async () => (await filesystems.update!(device, fsOuts, relabelled)).outs))!;
 
         const optioned = { ...line, options: ["defaults", "noatime"] };
