@@ -32,7 +32,7 @@ export interface Sample {
 }
 
 /** One tool's way to converge a set of hosts: prepare (untimed), converge, converge again. */
-interface Tool {
+export interface Tool {
     name: ToolName;
     prepare(hosts: TestHost[]): Promise<void>;
     /** Returns what the tool printed, for the breakdown. */
@@ -83,7 +83,8 @@ export function convergeByScript(hosts: TestHost[]): Promise<string[]> {
     return runRecipe(hosts, "converge.sh", [POOL, VOLUME, SIZE]);
 }
 
-function pulumiTool(): Tool {
+/** `env`: more variables for the converging `up` (the profile sets PZD_TRACE). */
+export function pulumiTool(env: Record<string, string> = {}): Tool {
     let project: PulumiProject | undefined;
     return {
         name: "pulumi",
@@ -97,7 +98,7 @@ function pulumiTool(): Tool {
             }
         },
         async converge() {
-            return (await project!.run(["up", "--yes", "--skip-preview", "--parallel", "64"])).stdout;
+            return (await project!.run(["up", "--yes", "--skip-preview", "--parallel", "64"], { env })).stdout;
         },
         async noop() {
             const again = await project!.run(["up", "--refresh", "--yes", "--skip-preview", "--parallel", "64"]);
@@ -146,7 +147,7 @@ function ansibleTool(): Tool {
     };
 }
 
-function scriptTool(): Tool {
+export function scriptTool(): Tool {
     let hosts: TestHost[] = [];
     return {
         name: "script",

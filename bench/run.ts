@@ -2,7 +2,7 @@
  * `npm run bench`: boots test hosts, then measures and prints Markdown tables, also written to
  * bench/results/ with a PNG chart. Figures are reported, never asserted: under emulation only ratios
  * between runs of the same machine mean anything.
- *   npm run bench      # compare (1, 3, 6 hosts, 3 samples), build (zfs vs overlay2), sim (1..50 sshd hosts), ops
+ *   npm run bench      # compare (1, 3, 6 hosts, 3 samples), profile (one converge split), build (zfs vs overlay2), sim (1..50 sshd hosts), ops
  *   npm run bench -- --hosts 1,3 --samples 1 --parts compare,sim --sim 1,10,50
  */
 import * as fs from "fs";
@@ -15,6 +15,7 @@ import { dockerBuildHeadline } from "./dockerBuild";
 import { simulatedFleet } from "./fleetSim";
 import { mergeSections, type Section } from "./results";
 import { operationCosts } from "./ops";
+import { whereTimeGoes } from "./profile";
 
 const RESULTS = path.join(__dirname, "results");
 const TOOLS: ToolName[] = ["pulumi", "ansible", "script"];
@@ -85,7 +86,7 @@ async function machine(): Promise<string> {
 async function main(): Promise<void> {
     const hostCounts = option("hosts", "1,3,6").split(",").map(Number);
     const samplesWanted = Number(option("samples", "3"));
-    const parts = option("parts", "compare,build,sim,ops").split(",");
+    const parts = option("parts", "compare,profile,build,sim,ops").split(",");
     const simCounts = option("sim", "1,10,25,50").split(",").map(Number);
     fs.mkdirSync(RESULTS, { recursive: true });
     const preamble = `# Benchmark results\n\n${await machine()}. Each section says when it was measured; a run of some parts (\`--parts\`) replaces only theirs.\n`;
@@ -120,6 +121,11 @@ async function main(): Promise<void> {
     }
     if (parts.includes("sim")) {
         section("Fleet size: simulated hosts (sshd on loopback, no ZFS: FstabEntry with mount: false, DockerStorageConfig with restart: false)", await simulatedFleet(simCounts));
+    }
+    if (parts.includes("profile")) {
+        const [host] = await sharedHosts(1);
+        await ensurePool(host);
+        section("Where the time goes: one host's first converge, split", await whereTimeGoes(host));
     }
     if (parts.includes("ops")) {
         const [host] = await sharedHosts(1);

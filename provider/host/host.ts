@@ -2,6 +2,7 @@
 import { permissionHint, RemoteCommandError, RemoteTimeoutError, sudoHint } from "./errors";
 import { Shell } from "./quote";
 import { TIMEOUT_EXIT, TIMEOUT_MARKER } from "./script";
+import { traceRoundTrip } from "./trace";
 
 export interface RunOptions {
     /** Human name of the step, for errors and logs ("create zvol tank/docker"). */
@@ -73,6 +74,7 @@ export function settle(hostName: string, script: Shell, options: RunOptions, run
     const onHost = lines.some((l) => l.startsWith(TIMEOUT_MARKER));
     const stderr = onHost ? lines.filter((l) => !l.startsWith(TIMEOUT_MARKER)).join("\n") : run.stderr;
     const exitCode = run.exitCode ?? -1;
+    traceRoundTrip({ at: context.started, ms: durationMs, host: hostName, step: options.step, mutating: options.mutating, exitCode });
     if ((onHost && exitCode === TIMEOUT_EXIT) || run.timedOut) {
         throw new RemoteTimeoutError(hostName, options.step, context.timeoutSeconds, stderr, durationMs, String(options.about ?? script), options.mutating, onHost ? "host" : "local");
     }

@@ -61,9 +61,10 @@ export class PulumiProject {
         return { ...this.env };
     }
 
-    async run(args: string[], options: { allowFail?: boolean; input?: string } = {}): Promise<RunResult> {
+    /** `env`: more variables for this command only (e.g. PZD_TRACE for the bench's profile). */
+    async run(args: string[], options: { allowFail?: boolean; input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
         const started = Date.now();
-        const result = await execa("pulumi", [...args, "--non-interactive"], { cwd: this.dir, env: this.env, reject: false, input: options.input, all: false });
+        const result = await execa("pulumi", [...args, "--non-interactive"], { cwd: this.dir, env: { ...this.env, ...options.env }, reject: false, input: options.input, all: false });
         const out = { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1, seconds: (Date.now() - started) / 1000 };
         if (out.exitCode !== 0 && !options.allowFail) {
             throw new Error(`pulumi ${args.join(" ")} failed (exit ${out.exitCode}):\n${out.stdout}\n${out.stderr}`);

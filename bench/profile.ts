@@ -1,0 +1,141 @@
+/**
+ * Where a first converge's time goes, on one test host: the provider's round-trip trace (PZD_TRACE),
+ * an empty round trip for what SSH itself costs, and the host's journal for Docker's stop and start.
+ * The hand script is timed on the same host with the same journal reading, for the floor.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { connectionSchema } from "../provider/connection";
+import { hostFor } from "../provider/host/pool";
+import { sh } from "../provider/host/quote";
+import { parseTrace, type RoundTripRecord } from "../provider/host/trace";
+import { hostClocks } from "../test/hosts/fleet";
+import type { TestHost } from "../test/hosts/harness";
+import { markdownTable } from "./chart";
+import { median, pulumiTool, resetHosts, scriptTool, type Tool } from "./compare";
+
+export interface DockerWaits {
+    stopSeconds: number;
+    startSeconds: number;
+}
+
+/**
+ * systemd's lines for docker.service in `journalctl -o short-unix`: "Stopping"→"Stopped" is a stop,
+ * "Starting"→"Started" a start; their durations are the waits on Docker.
+ */
+export function dockerWaits(journal: string): DockerWaits {
+    const waits = { stopSeconds: 0, startSeconds: 0 };
+    let stopping: number | undefined;
+    let starting: number | undefined;
+    for (const line of journal.split("\n")) {
+        const m = /^(\d+(?:\.\d+)?) \S+ systemd\[\d+\]: (Stopping|Stopped|Starting|Started) docker\.service\b/.exec(line);
+        if (!m) continue;
+        const at = Number(m[1]);
+        if (m[2] === "Stopping") {
+            stopping = at;
+        } else if (m[2] === "Starting") {
+            starting = at;
+        } else if (m[2] === "Stopped" && stopping !== undefined) {
+            waits.stopSeconds += at - stopping;
+            stopping = undefined;
+        } else if (m[2] === "Started" && starting !== undefined) {
+            waits.startSeconds += at - starting;
+            starting = undefined;
+        }
+    }
+    return waits;
+}
+
+export interface RunSplit {
+    wallSeconds: number;
+    /** Until the first remote command started: CLI, engine, program and provider start. */
+    beforeFirstSeconds: number;
+    /** With no remote command running: the engine and the provider between steps (check, diff, plan, RPC). */
+    betweenSeconds: number;
+    afterLastSeconds: number;
+    roundTrips: number;
+    /** Time with at least one remote command running (the union over hosts). */
+    remoteSeconds: number;
+}
+
+/** Splits a run's wall time [startMs, endMs] by the round trips the trace recorded in it. */
+export function splitRun(records: RoundTripRecord[], startMs: number, endMs: number): RunSplit {
+    const sorted = [...records].sort((a, b) => a.at - b.at);
+    let busyMs = 0;
+    let coveredUntil = -Infinity;
+    for (const r of sorted) {
+        const from = Math.max(r.at, coveredUntil);
+        const to = r.at + r.ms;
+        if (to > from) busyMs += to - from;
+        coveredUntil = Math.max(coveredUntil, to);
+    }
+    const wall = endMs - startMs;
+    const before = sorted.length > 0 ? sorted[0].at - startMs : wall;
+    const after = sorted.length > 0 ? endMs - coveredUntil : 0;
+    const s = (ms: number) => Math.round(ms / 100) / 10;
+    return { wallSeconds: s(wall), beforeFirstSeconds: s(before), betweenSeconds: s(wall - before - after - busyMs), afterLastSeconds: s(after), roundTrips: sorted.length, remoteSeconds: s(busyMs) };
+}
+
+/** The round trip of a script that does nothing, over the provider's own connection: SSH's share of each. */
+async function emptyRoundTripSeconds(host: TestHost): Promise<number> {
+    const target = hostFor(connectionSchema.parse(host.connection));
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        await target.run(sh`:`, { step: "empty round trip", mutating: false });
+        times.push((Date.now() - started) / 1000);
+    }
+    return median(times.slice(1));
+}
+
+async function timedConverge(tool: Tool, host: TestHost): Promise<{ startMs: number; endMs: number; docker: DockerWaits }> {
+    await resetHosts([host]);
+    await tool.prepare([host]);
+    try {
+        const [since] = await hostClocks([host]);
+        const startMs = Date.now();
+        await tool.converge();
+        const endMs = Date.now();
+        const journal = (await host.exec(`journalctl -u docker.service --since @${since} -o short-unix --no-pager`)).stdout;
+        return { startMs, endMs, docker: dockerWaits(journal) };
+    } finally {
+        await tool.cleanup();
+    }
+}
+
+export async function whereTimeGoes(host: TestHost): Promise<string> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pzd-profile-"));
+    const traceFile = path.join(dir, "trace.jsonl");
+    try {
+        const pulumi = await timedConverge(pulumiTool({ PZD_TRACE: traceFile }), host);
+        const trace = parseTrace(fs.readFileSync(traceFile, "utf8")).filter((r) => r.at >= pulumi.startMs && r.at <= pulumi.endMs);
+        const script = await timedConverge(scriptTool(), host);
+        const empty = await emptyRoundTripSeconds(host);
+        await resetHosts([host]);
+
+        const split = splitRun(trace, pulumi.startMs, pulumi.endMs);
+        const scriptWall = (script.endMs - script.startMs) / 1000;
+        const f = (n: number) => n.toFixed(1);
+        const transport = split.roundTrips * empty;
+        const dockerOf = (d: DockerWaits) => d.stopSeconds + d.startSeconds;
+        const rows: (string | number)[][] = [
+            ["whole first converge", f(split.wallSeconds), f(scriptWall)],
+            ["before the first remote command: CLI, engine, program, provider start", f(split.beforeFirstSeconds), "–"],
+            ["between remote commands: engine and provider (check, diff, plan, RPC)", f(split.betweenSeconds), "–"],
+            ["after the last remote command: engine finishing, state written", f(split.afterLastSeconds), "–"],
+            [`remote commands running (${split.roundTrips} round trips / 1)`, f(split.remoteSeconds), f(scriptWall)],
+            [`  of which SSH's own cost (round trips × ${empty.toFixed(2)} s, an empty script's)`, f(transport), f(empty)],
+            ["  of which Docker stopping and starting (host journal)", f(dockerOf(pulumi.docker)), f(dockerOf(script.docker))],
+            ["  of which the rest of the work on the host", f(split.remoteSeconds - transport - dockerOf(pulumi.docker)), f(scriptWall - empty - dockerOf(script.docker))],
+        ];
+        const steps = trace.sort((a, b) => a.at - b.at).map((r) => [f((r.at - pulumi.startMs) / 1000), f(r.ms / 1000), r.step + (r.mutating ? " (writes)" : "")]);
+        return (
+            `${markdownTable(["one host, first converge", "pulumi s", "script s"], rows)}\n` +
+            `Docker: pulumi ${f(pulumi.docker.stopSeconds)} s stopping + ${f(pulumi.docker.startSeconds)} s starting; script ${f(script.docker.stopSeconds)} + ${f(script.docker.startSeconds)} s. One sample.\n\n` +
+            `Pulumi's round trips in order (seconds from the start of \`pulumi up\`):\n\n${markdownTable(["at s", "took s", "step"], steps)}`
+        );
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
