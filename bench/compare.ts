@@ -83,7 +83,7 @@ export function convergeByScript(hosts: TestHost[]): Promise<string[]> {
     return runRecipe(hosts, "converge.sh", [POOL, VOLUME, SIZE]);
 }
 
-/** `env`: more variables for the converging `up` (the profile sets PZD_TRACE). */
+/** `env`: more variables for the `up`s (the profile sets PZD_TRACE). */
 export function pulumiTool(env: Record<string, string> = {}): Tool {
     let project: PulumiProject | undefined;
     return {
@@ -101,7 +101,7 @@ export function pulumiTool(env: Record<string, string> = {}): Tool {
             return (await project!.run(["up", "--yes", "--skip-preview", "--parallel", "64"], { env })).stdout;
         },
         async noop() {
-            const again = await project!.run(["up", "--refresh", "--yes", "--skip-preview", "--parallel", "64"]);
+            const again = await project!.run(["up", "--refresh", "--yes", "--skip-preview", "--parallel", "64"], { env });
             if (/\b(created|updated|replaced|deleted)\b/.test(again.stdout)) throw new Error(`the no-op up changed something:\n${again.stdout}`);
         },
         async cleanup() {

@@ -89,7 +89,12 @@ async function emptyRoundTripSeconds(host: TestHost): Promise<number> {
     return median(times.slice(1));
 }
 
-async function timedConverge(tool: Tool, host: TestHost): Promise<{ startMs: number; endMs: number; docker: DockerWaits }> {
+interface Timed {
+    first: { startMs: number; endMs: number; docker: DockerWaits };
+    noop: { startMs: number; endMs: number };
+}
+
+async function timedRuns(tool: Tool, host: TestHost): Promise<Timed> {
     await resetHosts([host]);
     await tool.prepare([host]);
     try {
@@ -98,42 +103,51 @@ async function timedConverge(tool: Tool, host: TestHost): Promise<{ startMs: num
         await tool.converge();
         const endMs = Date.now();
         const journal = (await host.exec(`journalctl -u docker.service --since @${since} -o short-unix --no-pager`)).stdout;
-        return { startMs, endMs, docker: dockerWaits(journal) };
+        const noopStart = Date.now();
+        await tool.noop();
+        return { first: { startMs, endMs, docker: dockerWaits(journal) }, noop: { startMs: noopStart, endMs: Date.now() } };
     } finally {
         await tool.cleanup();
     }
 }
 
+const f = (n: number) => n.toFixed(1);
+const dockerOf = (d: DockerWaits) => d.stopSeconds + d.startSeconds;
+
 export async function whereTimeGoes(host: TestHost): Promise<string> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pzd-profile-"));
     const traceFile = path.join(dir, "trace.jsonl");
     try {
-        const pulumi = await timedConverge(pulumiTool({ PZD_TRACE: traceFile }), host);
-        const trace = parseTrace(fs.readFileSync(traceFile, "utf8")).filter((r) => r.at >= pulumi.startMs && r.at <= pulumi.endMs);
-        const script = await timedConverge(scriptTool(), host);
+        const pulumi = await timedRuns(pulumiTool({ PZD_TRACE: traceFile }), host);
+        const trace = parseTrace(fs.readFileSync(traceFile, "utf8"));
+        const within = (run: { startMs: number; endMs: number }) => trace.filter((r) => r.at >= run.startMs && r.at <= run.endMs).sort((a, b) => a.at - b.at);
+        const script = await timedRuns(scriptTool(), host);
         const empty = await emptyRoundTripSeconds(host);
         await resetHosts([host]);
 
-        const split = splitRun(trace, pulumi.startMs, pulumi.endMs);
-        const scriptWall = (script.endMs - script.startMs) / 1000;
-        const f = (n: number) => n.toFixed(1);
-        const transport = split.roundTrips * empty;
-        const dockerOf = (d: DockerWaits) => d.stopSeconds + d.startSeconds;
+        const first = splitRun(within(pulumi.first), pulumi.first.startMs, pulumi.first.endMs);
+        const noop = splitRun(within(pulumi.noop), pulumi.noop.startMs, pulumi.noop.endMs);
+        const scriptFirst = (script.first.endMs - script.first.startMs) / 1000;
+        const scriptNoop = (script.noop.endMs - script.noop.startMs) / 1000;
+        // Concurrent round trips (a refresh reads every resource at once) pay SSH's cost side by side.
+        const transport = (split: RunSplit) => Math.min(split.roundTrips * empty, split.remoteSeconds);
+        const rest = (split: RunSplit, docker: number) => f(split.remoteSeconds - transport(split) - docker);
         const rows: (string | number)[][] = [
-            ["whole first converge", f(split.wallSeconds), f(scriptWall)],
-            ["before the first remote command: CLI, engine, program, provider start", f(split.beforeFirstSeconds), "–"],
-            ["between remote commands: engine and provider (check, diff, plan, RPC)", f(split.betweenSeconds), "–"],
-            ["after the last remote command: engine finishing, state written", f(split.afterLastSeconds), "–"],
-            [`remote commands running (${split.roundTrips} round trips / 1)`, f(split.remoteSeconds), f(scriptWall)],
-            [`  of which SSH's own cost (round trips × ${empty.toFixed(2)} s, an empty script's)`, f(transport), f(empty)],
-            ["  of which Docker stopping and starting (host journal)", f(dockerOf(pulumi.docker)), f(dockerOf(script.docker))],
-            ["  of which the rest of the work on the host", f(split.remoteSeconds - transport - dockerOf(pulumi.docker)), f(scriptWall - empty - dockerOf(script.docker))],
+            ["whole run", f(first.wallSeconds), f(scriptFirst), f(noop.wallSeconds), f(scriptNoop)],
+            ["before the first remote command: CLI, engine, program, provider start", f(first.beforeFirstSeconds), "–", f(noop.beforeFirstSeconds), "–"],
+            ["between remote commands: engine and provider (check, diff, plan, RPC)", f(first.betweenSeconds), "–", f(noop.betweenSeconds), "–"],
+            ["after the last remote command: engine finishing, state written", f(first.afterLastSeconds), "–", f(noop.afterLastSeconds), "–"],
+            ["remote commands running (round trips)", `${f(first.remoteSeconds)} (${first.roundTrips})`, `${f(scriptFirst)} (1)`, `${f(noop.remoteSeconds)} (${noop.roundTrips})`, `${f(scriptNoop)} (1)`],
+            [`  of which SSH's own cost (${empty.toFixed(2)} s per round trip, an empty script's)`, f(transport(first)), f(empty), f(transport(noop)), f(empty)],
+            ["  of which Docker stopping and starting (host journal)", f(dockerOf(pulumi.first.docker)), f(dockerOf(script.first.docker)), "0.0", "0.0"],
+            ["  of which the rest of the work on the host", rest(first, dockerOf(pulumi.first.docker)), f(scriptFirst - empty - dockerOf(script.first.docker)), rest(noop, 0), f(scriptNoop - empty)],
         ];
-        const steps = trace.sort((a, b) => a.at - b.at).map((r) => [f((r.at - pulumi.startMs) / 1000), f(r.ms / 1000), r.step + (r.mutating ? " (writes)" : "")]);
+        const steps = (run: { startMs: number; endMs: number }) => within(run).map((r) => [f((r.at - run.startMs) / 1000), f(r.ms / 1000), r.step + (r.mutating ? " (writes)" : "")]);
         return (
-            `${markdownTable(["one host, first converge", "pulumi s", "script s"], rows)}\n` +
-            `Docker: pulumi ${f(pulumi.docker.stopSeconds)} s stopping + ${f(pulumi.docker.startSeconds)} s starting; script ${f(script.docker.stopSeconds)} + ${f(script.docker.startSeconds)} s. One sample.\n\n` +
-            `Pulumi's round trips in order (seconds from the start of \`pulumi up\`):\n\n${markdownTable(["at s", "took s", "step"], steps)}`
+            `${markdownTable(["one host", "pulumi first s", "script first s", "pulumi no-op s", "script no-op s"], rows)}\n` +
+            `Docker on the first converge: pulumi ${f(pulumi.first.docker.stopSeconds)} s stopping + ${f(pulumi.first.docker.startSeconds)} s starting; script ${f(script.first.docker.stopSeconds)} + ${f(script.first.docker.startSeconds)} s. Remote commands of different resources may overlap; the union is counted. One sample.\n\n` +
+            `Pulumi's round trips, first converge (seconds from the start of \`pulumi up\`):\n\n${markdownTable(["at s", "took s", "step"], steps(pulumi.first))}\n` +
+            `No-op \`pulumi up --refresh\`:\n\n${markdownTable(["at s", "took s", "step"], steps(pulumi.noop))}`
         );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
