@@ -8,7 +8,7 @@
 import { strict as assert } from "assert";
 import { makeProviderImplementation } from "../../provider/adapter";
 import { connectionSchema } from "../../provider/connection";
-import { hostFor } from "../../provider/host/pool";
+import { closeAllHosts, hostFor } from "../../provider/host/pool";
 import { dockerStorageConfig } from "../../provider/resources/dockerStorageConfig";
 import { ext4Filesystem } from "../../provider/resources/ext4Filesystem";
 import { fstabEntry } from "../../provider/resources/fstabEntry";
@@ -38,6 +38,8 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
     after(async () => {
         console.log(`      faults injected: ${tally.injected} (${tally.powerCycles} power cycles), interrupted an apply: ${tally.interrupted}, converged after: ${tally.survived}/${tally.injected}`);
         await host.exec(`umount ${scratch}/mnt 2>/dev/null; zfs destroy -f ${volume} 2>/dev/null; rm -rf ${scratch}`, { allowFail: true });
+        // The in-process provider's SSH master would otherwise stay open into the next suite's session counts.
+        await closeAllHosts();
     });
 
     // The provider logs in as the sudo user, so cutting its sessions leaves the harness's root one alone.
