@@ -65,7 +65,6 @@ interface Facts {
     loadState?: string;
     activeState?: string;
     needReload?: boolean;
-    validate?: boolean;
     info?: object | string;
     backingPath?: string;
     stat?: string;
@@ -91,7 +90,8 @@ function raw(f: Facts = {}): string {
         "@@systemd",
         systemctl ? `systemctl=1\nLoadState=${f.loadState ?? "loaded"}\nActiveState=${f.activeState ?? (info ? "active" : "inactive")}\nNeedDaemonReload=${f.needReload ? "yes" : "no"}` : "systemctl=0",
         "@@dockerd",
-        `installed=1\nversion=Docker version 20.10.24+dfsg1, build 5d6db84\nvalidate=${f.validate ? 1 : 0}`,
+        // The script asks dockerd for its version only when Docker is not running.
+        info ? "installed=1" : "installed=1\nversion=Docker version 20.10.24+dfsg1, build 5d6db84",
         "@@info",
         typeof info === "string" ? info : info ? JSON.stringify(info) : "",
         "@@backing",
@@ -189,7 +189,7 @@ describe("resources/dockerStorageConfig", () => {
             assert.equal(o.backup, undefined);
             assert.equal(o.dropIn, renderDropIn(["/srv/docker"]));
             assert.deepEqual(o.systemd, { present: true, unitLoaded: true, activeState: "active", needDaemonReload: false });
-            assert.deepEqual(o.dockerd, { installed: true, version: "Docker version 20.10.24+dfsg1, build 5d6db84", validate: false });
+            assert.deepEqual(o.dockerd, { installed: true, version: "" }, "a running Docker's version comes from docker info");
             assert.deepEqual(o.info, { driver: "overlay2", rootDir: "/srv/docker", backingFilesystem: "extfs", serverVersion: "20.10.24+dfsg1", containersRunning: 2 });
             assert.deepEqual(o.backing, { path: "/srv/docker", resolvedRoot: "/srv/docker", fsType: "ext4", source: "/dev/zd0", mountPoint: "/srv/docker", options: ["rw", "relatime"], xfsFtype: undefined });
             assert.deepEqual(o.fuse, { binary: false, device: true });
@@ -485,10 +485,10 @@ describe("resources/dockerStorageConfig", () => {
         it("where dockerd has --validate (Docker 23+), a configuration it rejects is never written (exit 65)", () => {
             const file = path.join(dir, "daemon.json");
             fs.writeFileSync(file, ORIGINAL);
-            const plan = planDockerStorage(desired({ daemonJsonPath: file }), observed({ daemon: ORIGINAL, info: INFO_VAR_LIB, validate: true }));
+            const plan = planDockerStorage(desired({ daemonJsonPath: file }), observed({ daemon: ORIGINAL, info: INFO_VAR_LIB }));
             const bin = path.join(dir, "bin");
             fs.mkdirSync(bin);
-            fs.writeFileSync(path.join(bin, "dockerd"), `#!/bin/sh\necho "$*" >${dir}/validated; cat "$3" >>${dir}/validated; echo 'unable to configure the Docker daemon with file x: the following directives are specified both as a flag and in the configuration file: storage-driver' >&2; exit 1\n`, { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "dockerd"), `#!/bin/sh\n[ "$1" = --help ] && { echo '      --validate    Validate daemon configuration and exit'; exit 0; }\necho "$*" >${dir}/validated; cat "$3" >>${dir}/validated; echo 'unable to configure the Docker daemon with file x: the following directives are specified both as a flag and in the configuration file: storage-driver' >&2; exit 1\n`, { mode: 0o755 });
             const run = runShell(plan.actions[1].script.text, { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
             assert.equal(run.status, 65);
             assert.match(run.stderr, /specified both as a flag and in the configuration file[\s\S]*dockerd --validate rejects the new .*daemon\.json \(its words are above\); nothing was changed/);
@@ -496,6 +496,19 @@ describe("resources/dockerStorageConfig", () => {
             const validated = fs.readFileSync(path.join(dir, "validated"), "utf8");
             assert.match(validated, /^--validate --config-file \S+\n/);
             assert.equal(validated.split("\n").slice(1).join("\n"), MERGED);
+        });
+
+        it("where dockerd has no --validate (Docker 20), the configuration is written without asking it", () => {
+            const file = path.join(dir, "daemon.json");
+            fs.writeFileSync(file, ORIGINAL);
+            const plan = planDockerStorage(desired({ daemonJsonPath: file }), observed({ daemon: ORIGINAL, info: INFO_VAR_LIB }));
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            fs.writeFileSync(path.join(bin, "dockerd"), `#!/bin/sh\necho "$*" >>${dir}/dockerd-calls\n[ "$1" = --help ] && { echo '      --config-file string    Daemon configuration file'; exit 0; }\nexit 1\n`, { mode: 0o755 });
+            const run = runShell(plan.actions[1].script.text, { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(fs.readFileSync(file, "utf8"), MERGED);
+            assert.equal(fs.readFileSync(path.join(dir, "dockerd-calls"), "utf8"), "--help\n", "only asked what it can do");
         });
 
         it("when Docker comes up with another driver, the old daemon.json is put back and Docker's words are shown", () => {

@@ -42,7 +42,8 @@ export interface DockerStorageObserved {
     backup?: string;
     dropIn?: string;
     systemd: { present: boolean; unitLoaded: boolean; activeState: string; needDaemonReload: boolean };
-    dockerd: { installed: boolean; version: string; validate: boolean };
+    /** `version` only when Docker is not running (then docker info has it). */
+    dockerd: { installed: boolean; version: string };
     /** Undefined when Docker is not running (or does not answer). */
     info?: DockerInfo;
     backing: BackingFilesystem;
@@ -76,12 +77,15 @@ if command -v systemctl >/dev/null 2>&1; then
   fi
 else echo systemctl=0; fi
 ${new Shell(section("dockerd"))}
-if command -v dockerd >/dev/null 2>&1; then echo installed=1; echo "version=$(dockerd --version 2>/dev/null | head -n 1)"; if dockerd --help 2>&1 | grep -q -- '--validate'; then echo validate=1; else echo validate=0; fi; else echo installed=0; fi
+pzd_active=0
+if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = active ]; then pzd_active=1; fi
+# A running daemon tells its version in docker info; starting the dockerd binary costs ~1 s under emulation.
+if command -v dockerd >/dev/null 2>&1; then echo installed=1; [ "$pzd_active" = 1 ] || echo "version=$(dockerd --version 2>/dev/null | head -n 1)"; else echo installed=0; fi
 ${new Shell(section("info"))}
 # Only ask a running daemon: docker.socket would start a stopped one just to answer. An active daemon
 # that does not answer fails the read: read as "not running", it would be restarted on no facts.
 # (--foreground: the step's own limit must reach docker too; its stdout goes out, its stderr is kept.)
-if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = active ]; then
+if [ "$pzd_active" = 1 ]; then
   rc=0; { err=$(timeout --foreground 30 docker info --format '{{json .}}' 2>&1 >&3 3>&-) || rc=$?; } 3>&1
   if [ "$rc" = 124 ]; then echo "docker info did not answer within 30 s, although docker.service is active" >&2; exit 69; fi
   if [ "$rc" != 0 ]; then echo "docker exited $rc: docker info failed, although docker.service is active; it said:" >&2; printf '%s\n' "$err" >&2; exit 69; fi
@@ -158,7 +162,7 @@ export function parseObserved(raw: string): DockerStorageObserved {
             activeState: systemd.ActiveState ?? "",
             needDaemonReload: systemd.NeedDaemonReload === "yes",
         },
-        dockerd: { installed: dockerd.installed === "1", version: dockerd.version ?? "", validate: dockerd.validate === "1" },
+        dockerd: { installed: dockerd.installed === "1", version: dockerd.version ?? "" },
         info: parseDockerInfo(requireSection(sections, "info", raw)),
         backing: {
             path: backing.path,

@@ -155,7 +155,7 @@ export function planDockerStorage(desired: DockerStorageDesired, observed: Docke
         const noRestart = desired.restart && !restarting && info !== undefined ? `; no restart: Docker already runs ${info.driver} at ${info.rootDir}` : "";
         actions.push({
             description: `set ${describeValues(nextValues)} in ${path}${others > 0 ? ` (keeping its ${others} other key(s))` : ""}${noRestart}`,
-            script: sh`${FUNCTIONS}\n${writeDaemonJsonScript(path, observed.daemonJson, next, observed.dockerd.validate)}`,
+            script: sh`${FUNCTIONS}\n${writeDaemonJsonScript(path, observed.daemonJson, next)}`,
         });
     }
     if (dropInChanges) {

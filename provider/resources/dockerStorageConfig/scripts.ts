@@ -39,18 +39,27 @@ function unchangedSinceRead(path: string, before: Buffer | undefined): Shell {
     return unchangedGuard(path, before === undefined ? undefined : sha256(before));
 }
 
-/** Writes daemon.json, refusing if someone changed it since it was read, and checking it with dockerd when dockerd can. */
-export function writeDaemonJsonScript(path: string, before: Buffer | undefined, next: string | undefined, validate: boolean): Shell {
+/**
+ * Writes daemon.json, refusing if someone changed it since it was read, and checking it first with
+ * `dockerd --validate` where dockerd has it (Docker 23+). The capability is asked here, only when
+ * writing, so that reads never start the dockerd binary. A restore of the user's own keys
+ * (`checkWithDockerd: false`) is put back as it was, not judged.
+ */
+export function writeDaemonJsonScript(path: string, before: Buffer | undefined, next: string | undefined, checkWithDockerd = true): Shell {
     const guard = unchangedSinceRead(path, before);
     if (next === undefined) {
         return sh`${guard}\nrm -f -- ${path}`;
     }
-    const check = validate
-        ? sh`v=$(mktemp)
-printf '%s' ${base64(next)} | base64 -d >"$v"
-if ! out=$(dockerd --validate --config-file "$v" 2>&1); then rm -f -- "$v"; printf '%s\\n' "$out" >&2; echo ${`dockerd --validate rejects the new ${path} (its words are above); nothing was changed. Fix the inputs, then run again.`} >&2; exit 65; fi
-rm -f -- "$v"\n`
-        : new Shell("");
+    if (!checkWithDockerd) {
+        return sh`${guard}\npzd_write ${path} ${base64(next)} 644`;
+    }
+    const check = sh`if command -v dockerd >/dev/null 2>&1 && dockerd --help 2>&1 | grep -q -- '--validate'; then
+  v=$(mktemp)
+  printf '%s' ${base64(next)} | base64 -d >"$v"
+  if ! out=$(dockerd --validate --config-file "$v" 2>&1); then rm -f -- "$v"; printf '%s\\n' "$out" >&2; echo ${`dockerd --validate rejects the new ${path} (its words are above); nothing was changed. Fix the inputs, then run again.`} >&2; exit 65; fi
+  rm -f -- "$v"
+fi
+`;
     return sh`${guard}\n${check}pzd_write ${path} ${base64(next)} 644`;
 }
 
