@@ -8,6 +8,7 @@ import type { Connection } from "./connection";
 import { connectionSchema, describeConnection } from "./connection";
 import type { Host } from "./host/host";
 import { hostFor, withHostLock } from "./host/pool";
+import { inFlight } from "./host/privateDir";
 import type { Plan } from "./plan";
 import { planScript } from "./plan";
 import { engineLog } from "./engineLog";
@@ -186,7 +187,8 @@ function givenKeys(inputs: Record<string, unknown>, accepted: readonly string[])
 }
 
 async function converge<D extends { connection: Connection }, O, Out extends object>(def: ResourceDefinition<D, O, Out>, desired: D, previous?: D): Promise<Out & D> {
-    return withHostLock(desired.connection, () =>
+    // inFlight: a provider whose CLI was killed finishes this operation before it leaves.
+    return inFlight(() => withHostLock(desired.connection, () =>
         naming(def, desired, async () => {
             const { host, observed } = await observeWith(def, desired);
             const plan = def.plan(desired, observed, previous);
@@ -220,7 +222,7 @@ async function converge<D extends { connection: Connection }, O, Out extends obj
             }
             return { ...desired, ...def.outputs(desired, after) };
         }),
-    );
+    ));
 }
 
 /** An error that still tells the engine what exists, so a half-done create is tracked, not lost. */
@@ -343,7 +345,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
         async read(id, props) {
             const stored = stripEngineKeys(props ?? {});
             const desired = parseState(stored);
-            const observed = await naming(def, desired, async () => (await observeWith(def, desired)).observed);
+            const observed = await inFlight(() => naming(def, desired, async () => (await observeWith(def, desired)).observed));
             const actual = def.reflect(desired, observed);
             if (actual === undefined) {
                 return { id: undefined as unknown as string, props: {} };
@@ -369,7 +371,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
 
         async delete(_id, props) {
             const desired = parseState(props);
-            await withHostLock(desired.connection, () =>
+            await inFlight(() => withHostLock(desired.connection, () =>
                 naming(def, desired, async () => {
                     const { host, observed } = await observeWith(def, desired);
                     const plan = def.planDelete(desired, observed);
@@ -384,7 +386,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
                         throw new NotAppliedError(pending);
                     }
                 }),
-            );
+            ));
         },
     };
 }

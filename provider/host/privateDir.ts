@@ -46,22 +46,32 @@ export function ensurePrivateDir(): string {
 }
 
 const PARENT_POLL_MS = 2000;
-let commandsInFlight = 0;
+/** An orphan waits this long at most for its work to end: every remote command has its own timeout, but nothing must keep it alive for ever. */
+const ORPHAN_GRACE_MS = 15 * 60 * 1000;
+let workInFlight = 0;
 
-/** Brackets a remote command, so an orphaned provider lets it finish rather than cut it off. */
+/**
+ * Brackets a provider operation (and each remote command), so a provider orphaned by a killed CLI lets
+ * it finish rather than cut it off: between two commands of one operation, or while it dials, it is not idle.
+ */
 export async function inFlight<T>(work: () => Promise<T>): Promise<T> {
-    commandsInFlight++;
+    workInFlight++;
     try {
         return await work();
     } finally {
-        commandsInFlight--;
+        workInFlight--;
     }
 }
 
 function watchParent(): void {
     const parent = process.ppid;
+    let orphanedAt: number | undefined;
     const timer = setInterval(() => {
-        if (process.ppid !== parent && commandsInFlight === 0) {
+        if (process.ppid === parent) {
+            return;
+        }
+        orphanedAt ??= Date.now();
+        if (workInFlight === 0 || Date.now() - orphanedAt > ORPHAN_GRACE_MS) {
             cleanUp();
             process.exit(129);
         }
@@ -103,11 +113,20 @@ function closeMaster(controlPath: string, host = "pzd"): void {
 
 function cleanUp(): void {
     for (const [controlPath, host] of openMasters) {
-        closeMaster(controlPath, host);
+        try {
+            closeMaster(controlPath, host);
+        } catch {
+            // ssh could not be started: the master ends with ControlPersist, the directory goes anyway.
+        }
     }
     openMasters.clear();
     if (privateDir) {
-        fs.rmSync(privateDir, { recursive: true, force: true });
+        try {
+            // A master that was just told to exit may still be removing its socket: retry, never throw on the way out.
+            fs.rmSync(privateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+        } catch {
+            // What is left is swept by the next provider, which sees this process gone.
+        }
         privateDir = undefined;
     }
 }

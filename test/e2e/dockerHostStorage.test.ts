@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import { dockerStarts, ensurePool, hostClocks, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
-import { leftovers, settled } from "./leftovers";
+import { baseline, settled } from "./leftovers";
 import { exampleProgram, PulumiProject } from "./pulumi";
 
 /** The tests run the examples users copy: examples/fleet here, examples/migrate-zfs-driver below. */
@@ -132,7 +132,7 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         // The first destroy is SIGKILLed while a filesystem is being wiped: Docker's config and the mount
         // are gone on that host by then. The orphaned provider ends what it started; cancel, refresh and a
         // second destroy finish the job, and the host must still come back exactly as it was.
-        const before = leftovers();
+        const before = baseline();
         const killed = await project.killedWhen("destroy", (out) => /Ext4Filesystem.*deleting/.test(out));
         assert.equal(killed.exitCode, -1, "the CLI was killed");
         assert.deepEqual(await settled(before, 180_000), before, "the orphaned provider ended and left nothing behind");
@@ -176,7 +176,7 @@ describe("a host already running Docker on the zfs driver", function () {
             await project.init({ volumeName, size: "2G", host: host.host, port: String(host.port), hostKey: host.hostKey }, { privateKey: host.privateKey });
             // The first up is SIGKILLed while the filesystem is being made; the next one, after the README's
             // recovery, takes over what the orphaned provider finished and formats nothing twice.
-            const before = leftovers();
+            const before = baseline();
             const killed = await project.killedWhen("up", (out) => /Ext4Filesystem.*creating/.test(out));
             assert.equal(killed.exitCode, -1, "the CLI was killed");
             assert.deepEqual(await settled(before, 180_000), before, "the orphaned provider ended and left nothing behind");

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import type { ExecaChildProcess } from "execa";
 import { PRISTINE_DAEMON_JSON, PRISTINE_FSTAB, resetFiles, simProgram, startSshds, type SimHost } from "../../bench/fleetSim";
-import { leftovers, settled } from "./leftovers";
+import { baseline, settled } from "./leftovers";
 import { PulumiProject } from "./pulumi";
 
 const HOSTS = 6;
@@ -43,7 +43,7 @@ describe(`${HOSTS} hosts converged at once (sshd on loopback) under the real Pul
     });
 
     it("converges all of them in one up --parallel 64, then three no-op ups change nothing and leave nothing behind", async () => {
-        const before = leftovers();
+        const before = baseline();
         const up = await project.run(["up", "--yes", "--skip-preview", "--parallel", "64"]);
         assert.match(up.stdout, new RegExp(`${2 * HOSTS + 1} created`));
         for (const h of hosts) {
@@ -68,7 +68,7 @@ describe(`${HOSTS} hosts converged at once (sshd on loopback) under the real Pul
 
     it("a pulumi CLI SIGKILLed mid-up: the provider finishes its commands and leaves; cancel, refresh and up converge, and destroy still removes every line", async () => {
         resetFiles(hosts);
-        const before = leftovers();
+        const before = baseline();
         const anyWritten = () => hosts.some((h) => fs.readFileSync(path.join(h.dir, "fstab"), "utf8").includes("managed by pulumi-zfs-docker"));
         const killed = await project.killedWhen("up", anyWritten, ["--parallel", "64"]);
         assert.equal(killed.exitCode, -1, "the CLI was killed");
@@ -96,7 +96,7 @@ describe(`${HOSTS} hosts converged at once (sshd on loopback) under the real Pul
     it("a pulumi CLI SIGKILLed mid-destroy: cancel, refresh and destroy put every file back byte for byte", async () => {
         resetFiles(hosts);
         await project.run(["up", "--yes", "--skip-preview", "--parallel", "64"]);
-        const before = leftovers();
+        const before = baseline();
         const anyRemoved = () => hosts.some((h) => !fs.readFileSync(path.join(h.dir, "fstab"), "utf8").includes("managed by pulumi-zfs-docker"));
         const killed = await project.killedWhen("destroy", anyRemoved, ["--parallel", "64"]);
         assert.equal(killed.exitCode, -1, "the CLI was killed");

@@ -36,6 +36,25 @@ export function leftovers(): Leftovers {
     return { dirs: providerDirs(), ssh };
 }
 
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * What a test compares against afterwards: the leftovers now, less directories whose owner is dead.
+ * Those (an earlier run's SIGKILLed provider) are swept by the next provider that starts, so they
+ * must not count as something that should have stayed.
+ */
+export function baseline(): Leftovers {
+    const now = leftovers();
+    return { ...now, dirs: now.dirs.filter((d) => alive(Number(/^pzd-(\d+)-/.exec(d)![1]))) };
+}
+
 /**
  * Polls until the leftovers are back to `before`, for up to `timeoutMs`: a provider's cleanup ends a
  * moment after its CLI, and a provider orphaned by a killed CLI first lets its remote commands finish.

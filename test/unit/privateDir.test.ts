@@ -91,6 +91,36 @@ describe("the provider's private directory (keys, sockets, askpass)", function (
         assert.deepEqual(fs.readdirSync(base), [], "and removed its directory");
     });
 
+    it("an orphaned provider first finishes the operation it is in, then removes its directory and leaves", async () => {
+        const done = path.join(base, "operation-finished");
+        // The operation outlasts two polls of the parent: an idle provider would have left by then.
+        const cli = spawn("/bin/sh", ["-c", `"${process.execPath}" -r ts-node/register/transpile-only -e '
+            const p = require("./provider/host/privateDir");
+            p.ensurePrivateDir();
+            p.inFlight(() => new Promise((r) => setTimeout(r, 5000))).then(() => require("fs").writeFileSync("${done}", "yes"));
+            setInterval(() => undefined, 1000)' & echo $!; wait`], { cwd: repo, env: { ...process.env, PZD_PRIVATE_DIR_BASE: base }, stdio: ["ignore", "pipe", "inherit"] });
+        const providerPid = await new Promise<number>((resolve) => cli.stdout!.once("data", (chunk) => resolve(Number(String(chunk).trim()))));
+        for (let i = 0; i < 100 && fs.readdirSync(base).length === 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        cli.kill("SIGKILL");
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        const dirs = () => fs.readdirSync(base).filter((d) => d.startsWith("pzd-"));
+        assert.equal(dirs().length, 1, "still there while the operation runs");
+        let alive = true;
+        for (let i = 0; i < 150 && alive; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            try {
+                process.kill(providerPid, 0);
+            } catch {
+                alive = false;
+            }
+        }
+        assert.equal(alive, false, "the orphaned provider exited");
+        assert.ok(fs.existsSync(done), "after its operation ended");
+        assert.deepEqual(dirs(), [], "and removed its directory");
+    });
+
     it("sweeps 0.2.0's pid-less directories only when an hour old, and never other names or other owners' files", () => {
         const old = path.join(base, "pzd-AbC123");
         const recent = path.join(base, "pzd-XyZ789");
