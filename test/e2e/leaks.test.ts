@@ -10,7 +10,7 @@ import execa from "execa";
 import { closeAllHosts } from "../../provider/host/pool";
 import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
-import { leftovers, providerDirs, settled as leftoversSettled } from "./leftovers";
+import { baseline, leftovers, providerDirs, settled as leftoversSettled } from "./leftovers";
 import { header, PulumiProject, RunResult } from "./pulumi";
 
 const NO_OP_RUNS = 20;
@@ -45,6 +45,22 @@ async function settled<T>(read: () => Promise<T>, expected: T): Promise<T> {
     return value;
 }
 
+/** For a failure message: whether each leftover directory's owner still runs, and what it is. */
+function describeOwners(dirs: string[]): string {
+    return dirs
+        .map((d) => {
+            const pid = Number(/^pzd-(\d+)-/.exec(d)![1]);
+            try {
+                const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+                const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(status)?.[1];
+                return `${d}: pid ${pid} alive, state ${field("State")}, ppid ${field("PPid")}, cmdline ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ")}`;
+            } catch {
+                return `${d}: pid ${pid} gone`;
+            }
+        })
+        .join("; ") || "none new";
+}
+
 describe("no leaks and no secrets, under the real Pulumi CLI", function () {
     let host: TestHost;
     let project: PulumiProject;
@@ -67,7 +83,7 @@ describe("no leaks and no secrets, under the real Pulumi CLI", function () {
     });
 
     it(`leaves no ssh process, control socket, key file or private directory over ${NO_OP_RUNS} no-op ups, half of them refreshing`, async () => {
-        const dirsBefore = providerDirs();
+        const dirsBefore = baseline().dirs;
         // In-process hosts of earlier suites in this mocha process keep a master for ControlPersist's 60 s: close them.
         await closeAllHosts();
         // Sessions just closed may still be ending: the baseline is a count that holds for a second.
@@ -97,7 +113,7 @@ describe("no leaks and no secrets, under the real Pulumi CLI", function () {
 
     it("sweeps what a provider SIGKILLed mid-apply left, and refresh + up converge", async () => {
         await project.run(["config", "set", "size", "128M"]);
-        const dirsBefore = new Set(providerDirs());
+        const dirsBefore = new Set(baseline().dirs);
         const up = execa("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive"], { cwd: project.dir, env: project.environment(), reject: false });
         let victim: string | undefined;
         for (let waited = 0; !victim && waited < 120_000; waited += 100) {
@@ -125,14 +141,16 @@ describe("no leaks and no secrets, under the real Pulumi CLI", function () {
 
     it("a pulumi CLI SIGKILLed while ZfsVolume grows: the orphaned provider ends on its own; cancel, refresh and up converge", async () => {
         await project.run(["config", "set", "size", "192M"]);
-        const before = leftovers();
+        const before = baseline();
         const killed = await project.killedWhen("up", (out) => /ZfsVolume.*updating/.test(out));
         outputs.push(killed);
         assert.equal(killed.exitCode, -1, "the CLI was killed");
         // The grow may still be running on the host: the provider finishes it, closes its master and exits.
-        assert.deepEqual(await leftoversSettled(before, 120_000), before, "the orphaned provider left nothing behind");
-
+        const left = await leftoversSettled(before, 120_000);
+        const owners = describeOwners(left.dirs.filter((d) => !before.dirs.includes(d)));
+        // Recovered before asserting, so a failure here does not leave the stack locked for the next test.
         outputs.push(...(await project.recoverFromKilledRun()));
+        assert.deepEqual(left, before, `the orphaned provider left nothing behind (${owners})`);
         const up = await project.up();
         outputs.push(up);
         assert.doesNotMatch(up.stdout + up.stderr, /interrupted|locked/);
@@ -141,6 +159,37 @@ describe("no leaks and no secrets, under the real Pulumi CLI", function () {
         outputs.push(again);
         assert.match(again.stdout, /4 unchanged/);
         assert.equal((await host.exec(`ls -A ${scratch} | grep -c pzd- || true`)).stdout.trim(), "0", "no temporary file on the host");
+    });
+
+    it("a pulumi CLI SIGKILLed while ZfsVolume and DockerStorageConfig are being created: recovery converges, and destroy still gives everything back", async () => {
+        outputs.push(await project.destroy());
+        assert.equal((await host.exec(`zfs list -H ${volume} >/dev/null 2>&1 && echo present || echo absent`)).stdout.trim(), "absent");
+        const before = baseline();
+        // Independent resources: both creates are sent at once, so both are on their way when the CLI dies.
+        const killed = await project.killedWhen("up", (out) => /ZfsVolume.*creating/.test(out) && /DockerStorageConfig.*creating/.test(out));
+        outputs.push(killed);
+        assert.equal(killed.exitCode, -1, "the CLI was killed");
+        const left = await leftoversSettled(before, 120_000);
+        const owners = describeOwners(left.dirs.filter((d) => !before.dirs.includes(d)));
+        outputs.push(...(await project.recoverFromKilledRun()));
+        assert.deepEqual(left, before, `the orphaned provider left nothing behind (${owners})`);
+
+        // What the killed run made is found and taken over (the volume by its marker, daemon.json by its backup).
+        const up = await project.up();
+        outputs.push(up);
+        assert.doesNotMatch(up.stdout + up.stderr, /refus|interrupted|locked/i);
+        const again = await project.up(["--refresh"]);
+        outputs.push(again);
+        assert.match(again.stdout, /4 unchanged/);
+        assert.equal(Number((await host.exec(`zfs get -Hpo value volsize ${volume}`)).stdout.trim()), 192 * 2 ** 20);
+        assert.equal(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout)["storage-driver"], "overlay2");
+
+        outputs.push(await project.destroy());
+        const after = (await host.exec(`ls -A ${scratch}; echo; zfs list -H ${volume} >/dev/null 2>&1 && echo volume present || echo volume absent; wc -c < ${scratch}/fstab`)).stdout;
+        assert.match(after, /volume absent/, "destroy removed the volume");
+        assert.doesNotMatch(after, /daemon\.json/, "daemon.json (absent before the first up) and its backup are gone again");
+        assert.doesNotMatch(after, /pzd-/, "no temporary file on the host");
+        assert.match(after, /^0$/m, "the fstab is empty again, as it was");
     });
 
     it("keeps the private key and passwords out of output, errors and state, also of a failing --debug run", async () => {
