@@ -1,7 +1,8 @@
 /**
  * Faults in the middle of an apply, on a real test host, for each resource's create, update and
  * delete: the SSH connection is cut after the first remote command (every operation), and the host
- * loses power mid-apply (the operations that format, mount or grow). After each, running the
+ * loses power mid-apply (the operations that create a volume, format, mount, grow, write daemon.json or
+ * take an fstab line out). After each, running the
  * same operation again, as the next `pulumi up` does, converges; nothing is formatted twice; a file
  * written to the volume keeps its checksum; the fstab and daemon.json are never half-written.
  */
@@ -128,9 +129,14 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
     let vol: Record<string, unknown>, fs: Record<string, unknown>, line: Record<string, unknown>, docker: Record<string, unknown>;
     let volOuts: Outs, fsOuts: Outs, lineOuts: Outs, dockerOuts: Outs;
 
-    it("creates: a cut during each, a power loss during mkfs and during the fstab write + mount", async () => {
+    it("creates: a cut during each, a power loss during zfs create, mkfs, the fstab write + mount and the daemon.json write", async () => {
         vol = await checkedInputs(volumes, { connection: connection(), name: volume, size: "256M", forceDestroy: true });
-        volOuts = (await survives("cut", async () => (await volumes.create(vol)).outs, (o) => volumes.update!(volume, o, vol)))!;
+        const makeVolume = async () => (await volumes.create(vol)).outs;
+        volOuts = (await survives("cut", makeVolume, (o) => volumes.update!(volume, o, vol)))!;
+        // Destroyed again while empty, so the power loss below lands in a real zfs create.
+        await volumes.delete!(volume, volOuts);
+        volOuts = (await survives("power", makeVolume, (o) => volumes.update!(volume, o, vol)))!;
+        assert.equal((await host.exec(`zfs get -H -o value volsize ${volume}`)).stdout.trim(), "256M", "one volume, of the size asked");
 
         fs = await checkedInputs(filesystems, { connection: connection(), device, label: "faults", deviceSizeBytes: 256 * 2 ** 20, wipeOnDelete: true });
         const makeFs = async () => (await filesystems.create(fs)).outs;
@@ -149,7 +155,11 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
         fixed.canary = (await host.exec(`sha256sum ${scratch}/mnt/canary`)).stdout;
 
         docker = await checkedInputs(configs, { connection: connection(), storageDriver: "overlay2", restart: false, requiresMountsFor: [], daemonJsonPath: `${scratch}/daemon.json` });
-        dockerOuts = (await survives("cut", async () => (await configs.create(docker)).outs, (o) => configs.update!(`${scratch}/daemon.json`, o, docker)))!;
+        const configure = async () => (await configs.create(docker)).outs;
+        dockerOuts = (await survives("cut", configure, (o) => configs.update!(`${scratch}/daemon.json`, o, docker)))!;
+        await configs.delete!(`${scratch}/daemon.json`, dockerOuts);
+        dockerOuts = (await survives("power", configure, (o) => configs.update!(`${scratch}/daemon.json`, o, docker)))!;
+        assert.deepEqual(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout), { "log-level": "warn", "storage-driver": "overlay2" });
     });
 
     it("updates: a cut during each, a power loss during the grow of the volume and of the filesystem", async () => {
@@ -173,12 +183,16 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
         assert.equal(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout)["storage-driver"], "vfs");
     });
 
-    it("deletes: a cut during each, and everything is put back as it was", async () => {
+    it("deletes: a cut during each, a power loss while the fstab line is taken out, and everything is put back as it was", async () => {
         await survives("cut", async () => (await configs.delete!(`${scratch}/daemon.json`, dockerOuts), undefined));
         assert.deepEqual(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout), { "log-level": "warn" });
         fixed.canary = undefined;
+        const usersFstab = Buffer.from("# the users own fstab\nLABEL=other /other ext4 defaults 0 0").toString("base64");
         await survives("cut", async () => (await entries.delete!(`${scratch}/mnt`, lineOuts), undefined));
-        assert.equal((await host.exec(`base64 -w0 ${scratch}/fstab`)).stdout, Buffer.from("# the users own fstab\nLABEL=other /other ext4 defaults 0 0").toString("base64"), "byte for byte, without a final newline as it was");
+        assert.equal((await host.exec(`base64 -w0 ${scratch}/fstab`)).stdout, usersFstab, "byte for byte, without a final newline as it was");
+        lineOuts = (await entries.create(line)).outs;
+        await survives("power", async () => (await entries.delete!(`${scratch}/mnt`, lineOuts), undefined));
+        assert.equal((await host.exec(`base64 -w0 ${scratch}/fstab`)).stdout, usersFstab, "byte for byte after a power loss too");
         fixed.uuid = undefined;
         await survives("cut", async () => (await filesystems.delete!(device, fsOuts), undefined));
         assert.equal((await host.exec(`blkid -p -s TYPE -o value ${device}`, { allowFail: true })).stdout.trim(), "", "wiped");
