@@ -132,7 +132,13 @@ export class PulumiProject {
      * made on the host and takes it over, or makes it) and reads what the killed run changed.
      */
     async recoverFromKilledRun(): Promise<RunResult[]> {
+        for (const file of removeCutSidecars(this.stateDir)) console.log(`      removed ${path.relative(this.dir, file)}: empty, the kill cut its rewrite`);
         return [await this.run(["cancel", "--yes"]), await this.refresh(["--clear-pending-creates"])];
+    }
+
+    /** The file backend's directory (PULUMI_BACKEND_URL). */
+    get stateDir(): string {
+        return path.join(this.dir, "state");
     }
 
     refresh(args: string[] = []): Promise<RunResult> {
@@ -149,7 +155,7 @@ export class PulumiProject {
 
     /** The raw checkpoint the file backend keeps: what the engine really stored. */
     stateText(): string {
-        const stacks = path.join(this.dir, "state", ".pulumi", "stacks");
+        const stacks = path.join(this.stateDir, ".pulumi", "stacks");
         const found: string[] = [];
         const walk = (dir: string) => {
             for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -166,6 +172,29 @@ export class PulumiProject {
     cleanup(): void {
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
+}
+
+/**
+ * README's recovery step for a file backend whose CLI was killed: the backend (gocloud's fileblob)
+ * rewrites each file's `.attrs` sidecar in place (truncate, then write) on every checkpoint, so a
+ * SIGKILL at that instant leaves it empty and every command fails with "failed to load checkpoint:
+ * EOF". A missing sidecar is read as default attributes, so an empty one is safe to remove, as
+ * `find <state> -name '*.attrs' -size 0 -delete` does. Returns the files removed.
+ */
+export function removeCutSidecars(stateDir: string): string[] {
+    const removed: string[] = [];
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, entry.name);
+            if (entry.isDirectory()) walk(full);
+            else if (entry.name.endsWith(".attrs") && fs.statSync(full).size === 0) {
+                fs.rmSync(full);
+                removed.push(full);
+            }
+        }
+    };
+    if (fs.existsSync(stateDir)) walk(stateDir);
+    return removed;
 }
 
 /** An example's program (examples/<name>/index.ts): the tests run the examples users copy. */
