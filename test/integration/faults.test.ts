@@ -27,6 +27,8 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
     const volume = `tank/${uniqueName("faults")}`;
     const device = `/dev/zvol/${volume}`;
     const tally = { injected: 0, interrupted: 0, survived: 0, powerCycles: 0 };
+    /** Seconds per fault, from the operation's start to the end of its recovery: where this suite's time goes. */
+    const timings: string[] = [];
     /** Facts that must never change once known: the filesystem's UUID and the canary file's checksum. */
     const fixed: { uuid?: string; canary?: string } = {};
 
@@ -38,6 +40,7 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
     });
     after(async () => {
         console.log(`      faults injected: ${tally.injected} (${tally.powerCycles} power cycles), interrupted an apply: ${tally.interrupted}, converged after: ${tally.survived}/${tally.injected}`);
+        console.log(`      seconds per fault (fault incl. any boot / recovery): ${timings.join(", ")}`);
         await host.exec(`umount ${scratch}/mnt 2>/dev/null; zfs destroy -f ${volume} 2>/dev/null; rm -rf ${scratch}`, { allowFail: true });
         // The in-process provider's SSH master would otherwise stay open into the next suite's session counts.
         await closeAllHosts();
@@ -109,7 +112,9 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
 
     /** A fault during `op`, then `op` again as the next `pulumi up` would run it, then a converge that writes nothing. */
     async function survives(kind: "cut" | "power", op: () => Promise<Outs | undefined>, converge?: (outs: Outs) => Promise<unknown>): Promise<Outs | undefined> {
+        const started = Date.now();
         await withFault(kind, op);
+        const faulted = Date.now();
         await assertNothingHalfWritten();
         const outs = await op();
         if (converge && outs) {
@@ -119,6 +124,7 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
         }
         await assertNothingHalfWritten();
         tally.survived++;
+        timings.push(`${kind} ${Math.round((faulted - started) / 100) / 10}/${Math.round((Date.now() - faulted) / 100) / 10}`);
         return outs;
     }
 

@@ -10,6 +10,7 @@ import { mergeDaemonJson, serializeBackup } from "../../provider/resources/docke
 import type { DockerStorageDesired, DockerStorageObserved } from "../../provider/resources/dockerStorageConfig";
 import {
     backupPathFor,
+    daemonJsonCheckFor,
     dockerStorageConfig,
     dockerStorageConfigSchema,
     DROP_IN_PATH,
@@ -482,33 +483,60 @@ describe("resources/dockerStorageConfig", () => {
             assert.equal(fs.readFileSync(file, "utf8"), '{"debug":true}');
         });
 
-        it("where dockerd has --validate (Docker 23+), a configuration it rejects is never written (exit 65)", () => {
-            const file = path.join(dir, "daemon.json");
-            fs.writeFileSync(file, ORIGINAL);
-            const plan = planDockerStorage(desired({ daemonJsonPath: file }), observed({ daemon: ORIGINAL, info: INFO_VAR_LIB }));
+        /** A dockerd stand-in that logs its calls, has --validate, and rejects every file. */
+        function rejectingDockerd(): string {
             const bin = path.join(dir, "bin");
             fs.mkdirSync(bin);
-            fs.writeFileSync(path.join(bin, "dockerd"), `#!/bin/sh\n[ "$1" = --help ] && { echo '      --validate    Validate daemon configuration and exit'; exit 0; }\necho "$*" >${dir}/validated; cat "$3" >>${dir}/validated; echo 'unable to configure the Docker daemon with file x: the following directives are specified both as a flag and in the configuration file: storage-driver' >&2; exit 1\n`, { mode: 0o755 });
-            const run = runShell(plan.actions[1].script.text, { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+            fs.writeFileSync(path.join(bin, "dockerd"), `#!/bin/sh\necho "$*" >>${dir}/dockerd-calls\n[ "$1" = --help ] && { echo '      --validate    Validate daemon configuration and exit'; exit 0; }\ncat "$3" >${dir}/validated; echo 'unable to configure the Docker daemon with file x: the following directives are specified both as a flag and in the configuration file: storage-driver' >&2; exit 1\n`, { mode: 0o755 });
+            return bin;
+        }
+        const dockerdCalls = (): string => (fs.existsSync(path.join(dir, "dockerd-calls")) ? fs.readFileSync(path.join(dir, "dockerd-calls"), "utf8") : "");
+
+        it("on Docker 23+ (docker info's version), a configuration dockerd --validate rejects is never written (exit 65), without asking dockerd first", () => {
+            const file = path.join(dir, "daemon.json");
+            fs.writeFileSync(file, ORIGINAL);
+            const plan = planDockerStorage(desired({ daemonJsonPath: file }), observed({ daemon: ORIGINAL, info: { ...INFO_VAR_LIB, ServerVersion: "24.0.7" } }));
+            const run = runShell(plan.actions[1].script.text, { env: { ...process.env, PATH: `${rejectingDockerd()}:${process.env.PATH}` } });
             assert.equal(run.status, 65);
             assert.match(run.stderr, /specified both as a flag and in the configuration file[\s\S]*dockerd --validate rejects the new .*daemon\.json \(its words are above\); nothing was changed/);
             assert.equal(fs.readFileSync(file, "utf8"), ORIGINAL);
-            const validated = fs.readFileSync(path.join(dir, "validated"), "utf8");
-            assert.match(validated, /^--validate --config-file \S+\n/);
-            assert.equal(validated.split("\n").slice(1).join("\n"), MERGED);
+            assert.match(dockerdCalls(), /^--validate --config-file \S+\n$/, "validated once, never asked --help");
+            assert.equal(fs.readFileSync(path.join(dir, "validated"), "utf8"), MERGED);
         });
 
-        it("where dockerd has no --validate (Docker 20), the configuration is written without asking it", () => {
+        it("when the version is unknown, dockerd is asked whether it has --validate, then validates", () => {
             const file = path.join(dir, "daemon.json");
             fs.writeFileSync(file, ORIGINAL);
-            const plan = planDockerStorage(desired({ daemonJsonPath: file }), observed({ daemon: ORIGINAL, info: INFO_VAR_LIB }));
-            const bin = path.join(dir, "bin");
-            fs.mkdirSync(bin);
-            fs.writeFileSync(path.join(bin, "dockerd"), `#!/bin/sh\necho "$*" >>${dir}/dockerd-calls\n[ "$1" = --help ] && { echo '      --config-file string    Daemon configuration file'; exit 0; }\nexit 1\n`, { mode: 0o755 });
-            const run = runShell(plan.actions[1].script.text, { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
-            assert.equal(run.status, 0, run.stderr);
-            assert.equal(fs.readFileSync(file, "utf8"), MERGED);
-            assert.equal(fs.readFileSync(path.join(dir, "dockerd-calls"), "utf8"), "--help\n", "only asked what it can do");
+            const plan = planDockerStorage(desired({ daemonJsonPath: file }), observed({ daemon: ORIGINAL, info: { ...INFO_VAR_LIB, ServerVersion: "" } }));
+            const run = runShell(plan.actions[1].script.text, { env: { ...process.env, PATH: `${rejectingDockerd()}:${process.env.PATH}` } });
+            assert.equal(run.status, 65);
+            assert.match(dockerdCalls(), /^--help\n--validate --config-file \S+\n$/);
+            assert.equal(fs.readFileSync(file, "utf8"), ORIGINAL);
+        });
+
+        it("on Docker 20 (no --validate), the configuration is written without starting dockerd at all", () => {
+            const file = path.join(dir, "daemon.json");
+            fs.writeFileSync(file, ORIGINAL);
+            for (const facts of [{ info: INFO_VAR_LIB }, { info: "" as const }]) {
+                fs.writeFileSync(file, ORIGINAL);
+                // Running: docker info's version; stopped: `dockerd --version`, read by the fact reader.
+                const plan = planDockerStorage(desired({ daemonJsonPath: file, restart: false }), observed({ daemon: ORIGINAL, ...facts }));
+                const write = plan.actions.find((a) => a.description.startsWith("set "))!;
+                const run = runShell(write.script.text, { env: { ...process.env, PATH: `${fs.existsSync(path.join(dir, "bin")) ? path.join(dir, "bin") : rejectingDockerd()}:${process.env.PATH}` } });
+                assert.equal(run.status, 0, run.stderr);
+                assert.equal(fs.readFileSync(file, "utf8"), MERGED);
+            }
+            assert.equal(dockerdCalls(), "", "dockerd never started");
+        });
+
+        it("knows from a version which check dockerd allows", () => {
+            assert.equal(daemonJsonCheckFor("20.10.24+dfsg1"), "none");
+            assert.equal(daemonJsonCheckFor("Docker version 20.10.24+dfsg1, build 5d6db84"), "none");
+            assert.equal(daemonJsonCheckFor("1.13.1"), "none");
+            assert.equal(daemonJsonCheckFor("23.0.0"), "validate");
+            assert.equal(daemonJsonCheckFor("Docker version 27.3.1, build ce12230"), "validate");
+            assert.equal(daemonJsonCheckFor(""), "ask");
+            assert.equal(daemonJsonCheckFor("dev"), "ask");
         });
 
         it("when Docker comes up with another driver, the old daemon.json is put back and Docker's words are shown", () => {

@@ -193,8 +193,8 @@ function dockerLiteral(desired: DockerStorageDesired): void {
     const plan = planDockerStorage(desired, dockerObserved(HOSTILE_DAEMON_JSON, desired.dataRoot!));
     const run = runRecorded(`set -eu\n${planScript(plan).text}`, ["dockerd", "docker", "systemctl", "journalctl", "reboot"]);
     assert.equal(run.status, 0, run.stderr);
-    // dockerd is asked only whether it can --validate (the recorder answers no), with no value from the file.
-    assert.deepEqual(run.calls.filter((c) => c.tool === "dockerd"), [{ tool: "dockerd", args: ["--help"] }]);
+    // Docker 20 (the version read) has no --validate: dockerd is never started, so no value from the file reaches it.
+    assert.deepEqual(run.calls.filter((c) => c.tool === "dockerd"), []);
     noUnintended(run.calls, ["dockerd"]);
     const written = JSON.parse(fs.readFileSync(desired.daemonJsonPath, "utf8"));
     const before = JSON.parse(HOSTILE_DAEMON_JSON);

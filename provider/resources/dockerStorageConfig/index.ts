@@ -26,7 +26,7 @@ export type { DockerStorageDesired, DockerStorageOutputs } from "./schema";
 export { observeScript, parseDockerInfo, parseDropIn, parseObserved } from "./facts";
 export type { BackingFilesystem, DockerInfo, DockerStorageObserved } from "./facts";
 export { backingProblems, outputsOf, planDeleteDockerStorage, planDockerStorage, reflectDockerStorage } from "./plan";
-export { renderDropIn } from "./scripts";
+export { daemonJsonCheckFor, renderDropIn } from "./scripts";
 export { parseFindmntPairs } from "../../shared/findmnt";
 export {
     entries,

@@ -10,7 +10,7 @@ import type { DaemonJsonBackup, ManagedKey, ManagedValues } from "./daemonJson";
 import { managedValues, mergeDaemonJson, parseBackup, parseDaemonJson, previousValues, restoreDaemonJson, serializeBackup } from "./daemonJson";
 import { daemonJsonText, parseDropIn, type BackingFilesystem, type DockerStorageObserved } from "./facts";
 import { backupPathFor, DEFAULT_DATA_ROOT, dockerStorageConfigSchema, DROP_IN_PATH, STORAGE_OPTIONS, wantedRoot, type DockerStorageDesired, type DockerStorageOutputs } from "./schema";
-import { FUNCTIONS, removeDropInScript, renderDropIn, restartRestoredScript, restartScript, rollbackScript, writeBackupScript, writeDaemonJsonScript, writeDropInScript } from "./scripts";
+import { daemonJsonCheckFor, FUNCTIONS, removeDropInScript, renderDropIn, restartRestoredScript, restartScript, rollbackScript, writeBackupScript, writeDaemonJsonScript, writeDropInScript } from "./scripts";
 
 const FIX = "put the data root on a zvol with ext4 or xfs (ZfsVolume → Ext4Filesystem → FstabEntry mounted at the data root)";
 
@@ -155,7 +155,7 @@ export function planDockerStorage(desired: DockerStorageDesired, observed: Docke
         const noRestart = desired.restart && !restarting && info !== undefined ? `; no restart: Docker already runs ${info.driver} at ${info.rootDir}` : "";
         actions.push({
             description: `set ${describeValues(nextValues)} in ${path}${others > 0 ? ` (keeping its ${others} other key(s))` : ""}${noRestart}`,
-            script: sh`${FUNCTIONS}\n${writeDaemonJsonScript(path, observed.daemonJson, next)}`,
+            script: sh`${FUNCTIONS}\n${writeDaemonJsonScript(path, observed.daemonJson, next, daemonJsonCheckFor(observed.info?.serverVersion || observed.dockerd.version))}`,
         });
     }
     if (dropInChanges) {
@@ -201,7 +201,7 @@ export function planDeleteDockerStorage(desired: DockerStorageDesired, observed:
         if (fileChanges) {
             actions.push({
                 description: `put back the storage keys of ${path} as they were (${describeValues(previousValues(backup, path))})${restored === undefined ? `; remove the file, which did not exist before` : ""}`,
-                script: sh`${FUNCTIONS}\n${writeDaemonJsonScript(path, observed.daemonJson, restored, false)}`,
+                script: sh`${FUNCTIONS}\n${writeDaemonJsonScript(path, observed.daemonJson, restored, "none")}`,
             });
         }
         actions.push({ description: `remove ${backupPath}`, script: sh`rm -f -- ${backupPath}` });

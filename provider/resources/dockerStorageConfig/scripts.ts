@@ -40,27 +40,38 @@ function unchangedSinceRead(path: string, before: Buffer | undefined): Shell {
 }
 
 /**
- * Writes daemon.json, refusing if someone changed it since it was read, and checking it first with
- * `dockerd --validate` where dockerd has it (Docker 23+). The capability is asked here, only when
- * writing, so that reads never start the dockerd binary. A restore of the user's own keys
- * (`checkWithDockerd: false`) is put back as it was, not judged.
+ * How a new daemon.json is judged before it is written: `dockerd --validate` (Docker 23+ has it);
+ * "ask" dockerd first whether it has it, when the version read is unknown (asking starts the dockerd
+ * binary, ~1.4 s under emulation); or "none" (an older Docker, or a restore of the user's own keys,
+ * which is put back as it was, not judged).
  */
-export function writeDaemonJsonScript(path: string, before: Buffer | undefined, next: string | undefined, checkWithDockerd = true): Shell {
+export type DaemonJsonCheck = "validate" | "ask" | "none";
+
+/** The check a Docker of this version (docker info's ServerVersion, or `dockerd --version`) allows. */
+export function daemonJsonCheckFor(version: string): DaemonJsonCheck {
+    const major = /(\d+)\.\d+/.exec(version)?.[1];
+    if (major === undefined) return "ask";
+    return Number(major) >= 23 ? "validate" : "none";
+}
+
+/** Writes daemon.json, refusing if someone changed it since it was read, judged first as `check` says. */
+export function writeDaemonJsonScript(path: string, before: Buffer | undefined, next: string | undefined, check: DaemonJsonCheck = "ask"): Shell {
     const guard = unchangedSinceRead(path, before);
     if (next === undefined) {
         return sh`${guard}\nrm -f -- ${path}`;
     }
-    if (!checkWithDockerd) {
+    if (check === "none") {
         return sh`${guard}\npzd_write ${path} ${base64(next)} 644`;
     }
-    const check = sh`if command -v dockerd >/dev/null 2>&1 && dockerd --help 2>&1 | grep -q -- '--validate'; then
+    const hasValidate = check === "validate" ? sh`command -v dockerd >/dev/null 2>&1` : sh`command -v dockerd >/dev/null 2>&1 && dockerd --help 2>&1 | grep -q -- '--validate'`;
+    const validation = sh`if ${hasValidate}; then
   v=$(mktemp)
   printf '%s' ${base64(next)} | base64 -d >"$v"
   if ! out=$(dockerd --validate --config-file "$v" 2>&1); then rm -f -- "$v"; printf '%s\\n' "$out" >&2; echo ${`dockerd --validate rejects the new ${path} (its words are above); nothing was changed. Fix the inputs, then run again.`} >&2; exit 65; fi
   rm -f -- "$v"
 fi
 `;
-    return sh`${guard}\n${check}pzd_write ${path} ${base64(next)} 644`;
+    return sh`${guard}\n${validation}pzd_write ${path} ${base64(next)} 644`;
 }
 
 export function restartScript(desired: DockerStorageDesired, observed: DockerStorageObserved, rollback: Shell | undefined): Shell {
