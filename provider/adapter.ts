@@ -86,11 +86,14 @@ export interface Observation<Observed> {
 }
 
 /** One round trip: what is on the host now. */
-export async function observe<D, O>(def: { observation(desired: D): Observation<O> }, host: Host, desired: D): Promise<O> {
+export async function observe<D, O>(def: { observation(desired: D): Observation<O> }, host: Host, desired: D, dialAttempts?: number): Promise<O> {
     const observation = def.observation(desired);
-    const result = await host.run(observation.script, { step: observation.step, mutating: false, timeoutSeconds: observation.timeoutSeconds });
+    const result = await host.run(observation.script, { step: observation.step, mutating: false, timeoutSeconds: observation.timeoutSeconds, dialAttempts });
     return observation.parse(result.stdout);
 }
+
+/** Dials the best-effort read after a failed apply may make (see converge). */
+export const PARTIAL_READ_DIALS = 2;
 
 /**
  * Runs a plan and reads the host back in the same round trip. A read that fails there is done again on
@@ -206,8 +209,10 @@ async function converge<D extends { connection: Connection }, O, Out extends obj
             try {
                 ({ after } = await applyAndObserve(def, host, desired, plan, `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`));
             } catch (error) {
-                // Whatever got done is read back, so the engine keeps track of it (a partial create).
-                const found = await observe(def, host, desired).catch(() => undefined);
+                // Whatever got done is read back, so the engine keeps track of it (a partial create). Two
+                // dials at most: a host that lost power would otherwise hold the error back for the whole
+                // dial budget (minutes), and the next run reads it anyway and adopts what the apply made.
+                const found = await observe(def, host, desired, PARTIAL_READ_DIALS).catch(() => undefined);
                 throw partial(def, desired, found, error as Error);
             }
             // Plan again from what is there now: anything left is a change the host did not take.

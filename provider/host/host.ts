@@ -18,6 +18,11 @@ export interface RunOptions {
      * READ_TIMEOUT_SECONDS or MUTATION_TIMEOUT_SECONDS (script.ts); PZD_TIMEOUT_SECONDS overrides all.
      */
     timeoutSeconds?: number;
+    /**
+     * At most this many dials if the connection has to be opened (default: the connection's
+     * dialErrorLimit). A best-effort look after a failed apply gives up quickly on a host that went away.
+     */
+    dialAttempts?: number;
     /** The part of the script an error names the tools of: an apply sent with the read that verifies it is about the apply. */
     about?: Shell;
 }

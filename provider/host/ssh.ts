@@ -103,11 +103,11 @@ export class SshHost implements Host {
     }
 
     /** Opens the multiplexed master, retrying dial failures with backoff. Keys exist on disk only meanwhile. */
-    private async dial(): Promise<void> {
+    private async dial(attempts: number): Promise<void> {
         const c = this.connection;
         let delay = RETRY_START_MS;
         let lastError = "";
-        for (let attempt = 1; attempt <= c.dialErrorLimit; attempt++) {
+        for (let attempt = 1; attempt <= attempts; attempt++) {
             const logFile = path.join(ensurePrivateDir(), `dial-${this.id}.log`);
             fs.rmSync(logFile, { force: true });
             const keyFiles: string[] = [];
@@ -143,7 +143,7 @@ export class SshHost implements Host {
             if (/Host key verification failed|Permission denied|IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(lastError)) {
                 throw new ConnectionError(this.name, attempt, lastError);
             }
-            if (attempt < c.dialErrorLimit) {
+            if (attempt < attempts) {
                 await new Promise((resolve) => setTimeout(resolve, delay));
                 delay = Math.min(RETRY_MAX_MS, delay * 1.5);
             } else {
@@ -157,9 +157,9 @@ export class SshHost implements Host {
         return check.exitCode === 0;
     }
 
-    private async ensureMaster(): Promise<void> {
+    private async ensureMaster(attempts = this.connection.dialErrorLimit): Promise<void> {
         if (!this.master) {
-            this.master = this.dial().catch((error) => {
+            this.master = this.dial(Math.min(attempts, this.connection.dialErrorLimit)).catch((error) => {
                 this.master = undefined;
                 throw error;
             });
@@ -169,12 +169,12 @@ export class SshHost implements Host {
         // ControlPersist may have expired between resources: dial again instead of failing.
         if (!fs.existsSync(this.controlPath) && !(await this.masterAlive())) {
             this.master = undefined;
-            await this.ensureMaster();
+            await this.ensureMaster(attempts);
         }
     }
 
     async run(script: Shell, options: RunOptions): Promise<RunResult> {
-        await this.ensureMaster();
+        await this.ensureMaster(options.dialAttempts);
         const c = this.connection;
         const { command, stdinPrefix } = remoteCommand(c);
         const timeoutSeconds = timeoutSecondsFor(options);
