@@ -1,10 +1,9 @@
 /**
  * Faults in the middle of an apply, on a real test host, for each resource's create, update and
- * delete: the SSH connection is cut after the first remote command (every operation), and the host
- * loses power mid-apply (the operations that create a volume, format, mount, grow, write daemon.json or
- * take an fstab line out). After each, running the
- * same operation again, as the next `pulumi up` does, converges; nothing is formatted twice; a file
- * written to the volume keeps its checksum; the fstab and daemon.json are never half-written.
+ * delete (13 operations), the SSH connection is cut after the first remote command, and the host loses
+ * power mid-apply. After each, running the same operation again, as the next `pulumi up` does,
+ * converges; nothing is formatted twice; a file written to the volume keeps its checksum; the fstab and
+ * daemon.json are never half-written.
  */
 import { strict as assert } from "assert";
 import { makeProviderImplementation } from "../../provider/adapter";
@@ -135,7 +134,7 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
     let vol: Record<string, unknown>, fs: Record<string, unknown>, line: Record<string, unknown>, docker: Record<string, unknown>;
     let volOuts: Outs, fsOuts: Outs, lineOuts: Outs, dockerOuts: Outs;
 
-    it("creates: a cut during each, a power loss during zfs create, mkfs, the fstab write + mount and the daemon.json write", async () => {
+    it("creates: a cut and a power loss during each: zfs create, mkfs, the fstab write + mount, the daemon.json write", async () => {
         vol = await checkedInputs(volumes, { connection: connection(), name: volume, size: "256M", forceDestroy: true });
         const makeVolume = async () => (await volumes.create(vol)).outs;
         volOuts = (await survives("cut", makeVolume, (o) => volumes.update!(volume, o, vol)))!;
@@ -168,7 +167,7 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
         assert.deepEqual(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout), { "log-level": "warn", "storage-driver": "overlay2" });
     });
 
-    it("updates: a cut during each, a power loss during the grow of the volume and of the filesystem", async () => {
+    it("updates: a cut and a power loss during each: grow the volume and the filesystem, relabel, fstab options, storage driver", async () => {
         const grow = async (megabytes: number, kind: "cut" | "power") => {
             const grownVol = { ...vol, size: `${megabytes}M` };
             volOuts = (await survives(kind, async () => (await volumes.update!(volume, volOuts, grownVol)).outs, (o) => volumes.update!(volume, o, grownVol)))!;
@@ -179,30 +178,69 @@ describe("faults mid-apply on a real host: cut connections and power loss", func
         };
         await grow(384, "cut");
         await grow(512, "power");
-        const relabelled = { ...fs, label: "faults2" };
-        fsOuts = (await survives("cut", async () => (await filesystems.update!(device, fsOuts, relabelled)).outs))!;
+        const relabel = async (label: string, kind: "cut" | "power") => {
+            const relabelled = { ...fs, label };
+            fsOuts = (await survives(kind, async () => (await filesystems.update!(device, fsOuts, relabelled)).outs, (o) => filesystems.update!(device, o, relabelled)))!;
+            assert.equal((await host.exec(`blkid -p -s LABEL -o value ${device}`)).stdout.trim(), label);
+            fs = relabelled;
+        };
+        await relabel("faults2", "cut");
+        await relabel("faults3", "power");
 
-        const optioned = { ...line, options: ["defaults", "noatime"] };
-        lineOuts = (await survives("cut", async () => (await entries.update!(`${scratch}/mnt`, lineOuts, optioned)).outs, (o) => entries.update!(`${scratch}/mnt`, o, optioned)))!;
-        const vfs = { ...docker, storageDriver: "vfs" };
-        dockerOuts = (await survives("cut", async () => (await configs.update!(`${scratch}/daemon.json`, dockerOuts, vfs)).outs))!;
-        assert.equal(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout)["storage-driver"], "vfs");
+        const withOptions = async (options: string[], kind: "cut" | "power") => {
+            const optioned = { ...line, options };
+            lineOuts = (await survives(kind, async () => (await entries.update!(`${scratch}/mnt`, lineOuts, optioned)).outs, (o) => entries.update!(`${scratch}/mnt`, o, optioned)))!;
+            const ours = (await host.exec(`cat ${scratch}/fstab`)).stdout.split("\n").find((l) => !l.startsWith("#") && l.includes(`${scratch}/mnt`)) ?? "";
+            assert.equal(ours.trim().split(/\s+/)[3], options.join(","), `the line has the options: ${JSON.stringify(ours)}`);
+            line = optioned;
+        };
+        await withOptions(["defaults", "noatime"], "cut");
+        await withOptions(["defaults", "nodiratime"], "power");
+
+        const withDriver = async (storageDriver: string, kind: "cut" | "power") => {
+            const next = { ...docker, storageDriver };
+            dockerOuts = (await survives(kind, async () => (await configs.update!(`${scratch}/daemon.json`, dockerOuts, next)).outs, (o) => configs.update!(`${scratch}/daemon.json`, o, next)))!;
+            assert.equal(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout)["storage-driver"], storageDriver);
+            docker = next;
+        };
+        await withDriver("vfs", "cut");
+        await withDriver("overlay2", "power");
     });
 
-    it("deletes: a cut during each, a power loss while the fstab line is taken out, and everything is put back as it was", async () => {
-        await survives("cut", async () => (await configs.delete!(`${scratch}/daemon.json`, dockerOuts), undefined));
-        assert.deepEqual(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout), { "log-level": "warn" });
+    it("deletes: a cut and a power loss during each, and everything is put back as it was", async () => {
+        const removeConfig = async (kind: "cut" | "power") => {
+            await survives(kind, async () => (await configs.delete!(`${scratch}/daemon.json`, dockerOuts), undefined));
+            assert.deepEqual(JSON.parse((await host.exec(`cat ${scratch}/daemon.json`)).stdout), { "log-level": "warn" });
+        };
+        await removeConfig("cut");
+        dockerOuts = (await configs.create(docker)).outs;
+        await removeConfig("power");
+
         fixed.canary = undefined;
         const usersFstab = Buffer.from("# the users own fstab\nLABEL=other /other ext4 defaults 0 0").toString("base64");
-        await survives("cut", async () => (await entries.delete!(`${scratch}/mnt`, lineOuts), undefined));
-        assert.equal((await host.exec(`base64 -w0 ${scratch}/fstab`)).stdout, usersFstab, "byte for byte, without a final newline as it was");
+        const removeLine = async (kind: "cut" | "power") => {
+            await survives(kind, async () => (await entries.delete!(`${scratch}/mnt`, lineOuts), undefined));
+            assert.equal((await host.exec(`base64 -w0 ${scratch}/fstab`)).stdout, usersFstab, `byte for byte, without a final newline as it was (${kind})`);
+        };
+        await removeLine("cut");
         lineOuts = (await entries.create(line)).outs;
-        await survives("power", async () => (await entries.delete!(`${scratch}/mnt`, lineOuts), undefined));
-        assert.equal((await host.exec(`base64 -w0 ${scratch}/fstab`)).stdout, usersFstab, "byte for byte after a power loss too");
+        await removeLine("power");
+
         fixed.uuid = undefined;
-        await survives("cut", async () => (await filesystems.delete!(device, fsOuts), undefined));
-        assert.equal((await host.exec(`blkid -p -s TYPE -o value ${device}`, { allowFail: true })).stdout.trim(), "", "wiped");
-        await survives("cut", async () => (await volumes.delete!(volume, volOuts), undefined));
-        assert.equal((await host.exec(`zfs list -H ${volume}`, { allowFail: true })).exitCode, 1, "the volume is gone");
+        const wipe = async (kind: "cut" | "power") => {
+            await survives(kind, async () => (await filesystems.delete!(device, fsOuts), undefined));
+            assert.equal((await host.exec(`blkid -p -s TYPE -o value ${device}`, { allowFail: true })).stdout.trim(), "", `wiped (${kind})`);
+        };
+        await wipe("cut");
+        fsOuts = (await filesystems.create(fs)).outs;
+        await wipe("power");
+
+        const destroy = async (kind: "cut" | "power") => {
+            await survives(kind, async () => (await volumes.delete!(volume, volOuts), undefined));
+            assert.equal((await host.exec(`zfs list -H ${volume}`, { allowFail: true })).exitCode, 1, `the volume is gone (${kind})`);
+        };
+        await destroy("cut");
+        volOuts = (await volumes.create(vol)).outs;
+        await destroy("power");
     });
 });
