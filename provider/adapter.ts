@@ -93,7 +93,7 @@ export async function observe<D, O>(def: { observation(desired: D): Observation<
 }
 
 /** Dials the best-effort read after a failed apply may make (see converge). */
-export const PARTIAL_READ_DIALS = 2;
+const PARTIAL_READ_DIALS = 2;
 
 /**
  * Runs a plan and reads the host back in the same round trip. A read that fails there is done again on
