@@ -218,3 +218,20 @@ export function median(values: number[]): number {
     const mid = Math.floor(sorted.length / 2);
     return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * How each tool's first converge grows from the fewest hosts measured to the most (median of the
+ * most / median of the fewest). The script's own figure is the machine's: the guests share its cores
+ * under emulation, so no tool can scale better than the hand script does on it.
+ */
+export function scaleRatios(samples: Sample[], hostCounts: number[]): { lo: number; hi: number; byTool: Partial<Record<ToolName, number>> } {
+    const lo = Math.min(...hostCounts);
+    const hi = Math.max(...hostCounts);
+    const byTool: Partial<Record<ToolName, number>> = {};
+    for (const tool of ["pulumi", "ansible", "script"] as ToolName[]) {
+        const first = (n: number) => samples.filter((s) => s.hosts === n && s.tool === tool).map((s) => s.firstSeconds);
+        const [few, many] = [first(lo), first(hi)];
+        if (few.length > 0 && many.length > 0 && median(few) > 0) byTool[tool] = median(many) / median(few);
+    }
+    return { lo, hi, byTool };
+}

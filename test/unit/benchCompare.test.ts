@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { median, resourceSeconds, turn } from "../../bench/compare";
+import { median, resourceSeconds, scaleRatios, turn, type Sample } from "../../bench/compare";
 
 describe("bench: the comparison's pure parts", () => {
     it("reads per-resource times from the CLI's output, keeping the slowest host's", () => {
@@ -17,5 +17,15 @@ describe("bench: the comparison's pure parts", () => {
         assert.equal(median([3, 1, 2]), 2);
         assert.equal(median([4, 1, 3, 2]), 2.5);
         assert.deepEqual([0, 1, 2, 3].map((s) => turn(["a", "b", "c"], s)[0]), ["a", "b", "c", "a"]);
+    });
+
+    it("scale: each tool's first converge on the most hosts over the fewest, medians, only where both were measured", () => {
+        const sample = (tool: Sample["tool"], hosts: number, firstSeconds: number): Sample => ({ tool, hosts, firstSeconds, noopSeconds: 1, firstDockerStarts: [], noopDockerStarts: [] });
+        const samples = [sample("pulumi", 1, 30), sample("pulumi", 1, 32), sample("pulumi", 3, 93), sample("script", 1, 16), sample("script", 3, 48), sample("ansible", 3, 200)];
+        const { lo, hi, byTool } = scaleRatios(samples, [3, 1]);
+        assert.deepEqual([lo, hi], [1, 3]);
+        assert.equal(byTool.pulumi, 3);
+        assert.equal(byTool.script, 3);
+        assert.equal(byTool.ansible, undefined);
     });
 });
