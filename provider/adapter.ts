@@ -66,6 +66,11 @@ export interface ResourceDefinition<Desired extends { connection: Connection }, 
     id(desired: Desired): string;
     /** How to read the whole observed state in one round trip: a script and a pure parser of its output. */
     observation(desired: Desired): Observation<Observed>;
+    /**
+     * The read that follows an apply in its round trip, when it can use the read before the apply
+     * (facts that only a restart changes need not be asked again of the same process). Default: observation.
+     */
+    readBack?(desired: Desired, before: Observed): Observation<Observed>;
     /** Pure: what to run to get from observed to desired. Throws RefusedError when it must not. */
     plan(desired: Desired, observed: Observed, previous?: Desired): Plan;
     /** Outputs from what is really there after applying. */
@@ -100,13 +105,14 @@ const PARTIAL_READ_DIALS = 2;
  * its own, for its error; a failed apply is read back on its own too, so a partial create is tracked.
  */
 async function applyAndObserve<D extends { connection: Connection }, O>(
-    def: { kind: string; id(d: D): string; observation(d: D): Observation<O> },
+    def: { kind: string; id(d: D): string; observation(d: D): Observation<O>; readBack?(d: D, before: O): Observation<O> },
     host: Host,
     desired: D,
+    before: O,
     plan: Plan,
     step: string,
 ): Promise<{ after: O }> {
-    const observation = def.observation(desired);
+    const observation = def.readBack?.(desired, before) ?? def.observation(desired);
     const apply = planScript(plan);
     const readBack = withReadBack(apply, observation.script);
     const { applied, read } = readBack.split((await host.run(readBack.script, { step, mutating: true, about: apply })).stdout);
@@ -207,7 +213,7 @@ async function converge<D extends { connection: Connection }, O, Out extends obj
             await engineLog("info", `${subject(def, desired)}: ${plan.actions.map((a) => a.description).join("; then ")}`);
             let after: O;
             try {
-                ({ after } = await applyAndObserve(def, host, desired, plan, `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`));
+                ({ after } = await applyAndObserve(def, host, desired, observed, plan, `${def.kind} ${def.id(desired)}: ${plan.actions.map((a) => a.description).join("; ")}`));
             } catch (error) {
                 // Whatever got done is read back, so the engine keeps track of it (a partial create). Two
                 // dials at most: a host that lost power would otherwise hold the error back for the whole
@@ -385,7 +391,7 @@ export function makeProviderImplementation<D extends { connection: Connection },
                         return;
                     }
                     await engineLog("info", `${subject(def, desired)}: ${plan.actions.map((a) => a.description).join("; then ")}`);
-                    const { after } = await applyAndObserve(def, host, desired, plan, `delete ${def.kind} ${def.id(desired)}`);
+                    const { after } = await applyAndObserve(def, host, desired, observed, plan, `delete ${def.kind} ${def.id(desired)}`);
                     const pending = def.planDelete(desired, after).actions.map((a) => a.description);
                     if (pending.length > 0) {
                         throw new NotAppliedError(pending);

@@ -189,7 +189,7 @@ describe("resources/dockerStorageConfig", () => {
             assert.equal(o.daemonJsonMode, "640");
             assert.equal(o.backup, undefined);
             assert.equal(o.dropIn, renderDropIn(["/srv/docker"]));
-            assert.deepEqual(o.systemd, { present: true, unitLoaded: true, activeState: "active", needDaemonReload: false });
+            assert.deepEqual(o.systemd, { present: true, unitLoaded: true, activeState: "active", needDaemonReload: false, mainProcess: "" });
             assert.deepEqual(o.dockerd, { installed: true, version: "" }, "a running Docker's version comes from docker info");
             assert.deepEqual(o.info, { driver: "overlay2", rootDir: "/srv/docker", backingFilesystem: "extfs", serverVersion: "20.10.24+dfsg1", containersRunning: 2 });
             assert.deepEqual(o.backing, { path: "/srv/docker", resolvedRoot: "/srv/docker", fsType: "ext4", source: "/dev/zd0", mountPoint: "/srv/docker", options: ["rw", "relatime"], xfsFtype: undefined });
@@ -219,6 +219,57 @@ describe("resources/dockerStorageConfig", () => {
             assert.ok(!run.calls.some((c) => c.tool === "docker"), JSON.stringify(run.calls));
             assert.ok(run.calls.some((c) => c.tool === "findmnt" && c.args.join(" ").startsWith("-n -P -T")));
             assert.match(run.stdout, /^@@daemon\n(absent|present)/);
+        });
+
+        describe("the read after an apply reuses docker info only from the same daemon process", () => {
+            // systemctl and docker as shell functions (they win over PATH): docker info leaves a mark.
+            const fakes = (main: string, started: string) => `systemctl() {
+  case "$*" in
+    *"--value docker.service") echo active ;;
+    "show -p LoadState,ActiveState,NeedDaemonReload,MainPID,ExecMainStartTimestampMonotonic docker.service") printf 'ExecMainStartTimestampMonotonic=%s\\nMainPID=%s\\nLoadState=loaded\\nActiveState=active\\nNeedDaemonReload=no\\n' ${started} ${main} ;;
+    *) return 0 ;;
+  esac
+}
+docker() { echo "docker $*" >>"$PZD_CALLS"; printf '%s\\n' '${JSON.stringify(INFO_SRV)}'; }
+dockerd() { echo "dockerd $*" >>"$PZD_CALLS"; }
+timeout() { shift 2; "$@"; }
+`;
+            const read = (main: string, started: string, before?: DockerStorageObserved) => {
+                const calls = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pzd-unit-")), "calls");
+                fs.writeFileSync(calls, "");
+                const run = runShell(fakes(main, started) + observeScript(desired(), before).text, { env: { ...process.env, PZD_CALLS: calls, LC_ALL: "C" } });
+                assert.equal(run.status, 0, run.stderr);
+                const asked = fs.readFileSync(calls, "utf8");
+                fs.rmSync(path.dirname(calls), { recursive: true, force: true });
+                return { observed: parseObserved(run.stdout, before), asked };
+            };
+
+            it("a first read asks docker info and records the main process as pid@start", () => {
+                const first = read("4242", "987654321");
+                assert.equal(first.observed.systemd.mainProcess, "4242@987654321");
+                assert.equal(first.observed.info?.rootDir, "/srv/docker");
+                assert.match(first.asked, /^docker info/m);
+            });
+
+            it("the same pid and start: docker info is not asked, the earlier answer stands", () => {
+                const before = read("4242", "987654321").observed;
+                const after = read("4242", "987654321", before);
+                assert.equal(after.asked, "", "docker info was asked of the daemon already read");
+                assert.deepEqual(after.observed.info, before.info);
+            });
+
+            it("a restarted daemon (another start, or another pid) is asked again", () => {
+                const before = read("4242", "987654321").observed;
+                assert.match(read("4242", "987700000", before).asked, /^docker info/m);
+                assert.match(read("5151", "987654321", before).asked, /^docker info/m);
+            });
+
+            it("a 'same daemon' answer without the earlier read is a parse error, not a guess", () => {
+                const before = read("4242", "987654321").observed;
+                const fakes4242 = fakes("4242", "987654321") + observeScript(desired(), before).text;
+                const run = runShell(fakes4242, { env: { ...process.env, PZD_CALLS: "/dev/null", LC_ALL: "C" } });
+                assert.throws(() => parseObserved(run.stdout), ParseError);
+            });
         });
 
         it("the drop-in renders and parses back", () => {

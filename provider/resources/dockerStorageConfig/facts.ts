@@ -41,7 +41,8 @@ export interface DockerStorageObserved {
     daemonJsonNotAFile: boolean;
     backup?: string;
     dropIn?: string;
-    systemd: { present: boolean; unitLoaded: boolean; activeState: string; needDaemonReload: boolean };
+    /** mainProcess: docker.service's main process as "<pid>@<start, µs since boot>", "" when it has none. */
+    systemd: { present: boolean; unitLoaded: boolean; activeState: string; needDaemonReload: boolean; mainProcess: string };
     /** `version` only when Docker is not running (then docker info has it). */
     dockerd: { installed: boolean; version: string };
     /** Undefined when Docker is not running (or does not answer). */
@@ -50,7 +51,13 @@ export interface DockerStorageObserved {
     fuse: { binary: boolean; device: boolean };
 }
 
-export function observeScript(desired: DockerStorageDesired): Shell {
+/**
+ * The read of the host. `knownDaemon`: the read before an apply, whose `docker info` still holds when
+ * the daemon running now is the same process (same pid, same start): the read after an apply that did
+ * not restart Docker then skips docker info (~1 s under emulation) and says "same" instead.
+ */
+export function observeScript(desired: DockerStorageDesired, knownDaemon?: DockerStorageObserved): Shell {
+    const known = knownDaemon?.info !== undefined && knownDaemon.systemd.mainProcess !== "" ? knownDaemon.systemd.mainProcess : "";
     return sh`f=${desired.daemonJsonPath}
 b=${backupPathFor(desired.daemonJsonPath)}
 d=${DROP_IN_PATH}
@@ -67,25 +74,35 @@ if [ -f "$b" ]; then echo present; base64 -w0 -- "$b"; echo; else echo absent; f
 ${new Shell(section("dropin"))}
 if [ -f "$d" ]; then echo present; base64 -w0 -- "$d"; echo; else echo absent; fi
 ${new Shell(section("systemd"))}
+pzd_main=""; pzd_state=""
 # systemctl without a running systemd (a container) is no systemd; any other failure fails the read with its words.
 if command -v systemctl >/dev/null 2>&1; then
   echo systemctl=1
-  rc=0; out=$(systemctl show -p LoadState,ActiveState,NeedDaemonReload docker.service 2>&1) || rc=$?
+  rc=0; out=$(systemctl show -p LoadState,ActiveState,NeedDaemonReload,MainPID,ExecMainStartTimestampMonotonic docker.service 2>&1) || rc=$?
   if [ "$rc" = 0 ]; then [ -z "$out" ] || printf '%s\n' "$out"
+    # The main process as "<pid>@<start>", with builtins only: systemctl's own order of properties may vary.
+    pzd_pid=""; pzd_start=""
+    while IFS='=' read -r pzd_k pzd_v; do case $pzd_k in ActiveState) pzd_state=$pzd_v ;; MainPID) pzd_pid=$pzd_v ;; ExecMainStartTimestampMonotonic) pzd_start=$pzd_v ;; esac; done <<PZD_SYSTEMD
+$out
+PZD_SYSTEMD
+    if [ -n "$pzd_pid" ] && [ "$pzd_pid" != 0 ]; then pzd_main="$pzd_pid@$pzd_start"; fi
   else case "$out" in *"not been booted with systemd"*|*"Failed to connect to bus: No such file"*|*"Failed to connect to bus: Host is down"*) echo running=0 ;;
     *) echo "systemctl exited $rc: reading docker.service failed; the tool said:" >&2; printf '%s\n' "$out" >&2; exit 69 ;; esac
   fi
 else echo systemctl=0; fi
 ${new Shell(section("dockerd"))}
+# The same answer as the systemd part's, so the main process and the state are of one moment.
 pzd_active=0
-if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = active ]; then pzd_active=1; fi
+if [ "$pzd_state" = active ]; then pzd_active=1; fi
 # A running daemon tells its version in docker info; starting the dockerd binary costs ~1 s under emulation.
 if command -v dockerd >/dev/null 2>&1; then echo installed=1; [ "$pzd_active" = 1 ] || echo "version=$(dockerd --version 2>/dev/null | head -n 1)"; else echo installed=0; fi
 ${new Shell(section("info"))}
 # Only ask a running daemon: docker.socket would start a stopped one just to answer. An active daemon
 # that does not answer fails the read: read as "not running", it would be restarted on no facts.
 # (--foreground: the step's own limit must reach docker too; its stdout goes out, its stderr is kept.)
-if [ "$pzd_active" = 1 ]; then
+if [ "$pzd_active" = 1 ] && [ -n ${known} ] && [ "$pzd_main" = ${known} ]; then
+  echo ${SAME_DAEMON}
+elif [ "$pzd_active" = 1 ]; then
   rc=0; { err=$(timeout --foreground 30 docker info --format '{{json .}}' 2>&1 >&3 3>&-) || rc=$?; } 3>&1
   if [ "$rc" = 124 ]; then echo "docker info did not answer within 30 s, although docker.service is active" >&2; exit 69; fi
   if [ "$rc" != 0 ]; then echo "docker exited $rc: docker info failed, although docker.service is active; it said:" >&2; printf '%s\n' "$err" >&2; exit 69; fi
@@ -133,8 +150,18 @@ export function parseDockerInfo(text: string): DockerInfo | undefined {
     };
 }
 
-export function parseObserved(raw: string): DockerStorageObserved {
+/** What the read prints instead of docker info when the daemon is the one `knownDaemon` read. */
+const SAME_DAEMON = "pzd-same-daemon";
+
+function sameDaemonInfo(knownDaemon: DockerStorageObserved | undefined, raw: string): DockerInfo {
+    if (knownDaemon?.info === undefined) throw new ParseError("docker info (the host says the daemon is unchanged, but no earlier read of it was given)", raw);
+    return knownDaemon.info;
+}
+
+/** `knownDaemon`: the read the script was made with (observeScript's), whose docker info a "same daemon" answer reuses. */
+export function parseObserved(raw: string, knownDaemon?: DockerStorageObserved): DockerStorageObserved {
     const sections = splitSections(raw);
+    const infoText = requireSection(sections, "info", raw);
     const daemon = fileSection(requireSection(sections, "daemon", raw), raw, "the daemon.json part of a host's answer");
     const backup = fileSection(requireSection(sections, "backup", raw), raw, "the backup part of a host's answer");
     const dropIn = fileSection(requireSection(sections, "dropin", raw), raw, "the drop-in part of a host's answer");
@@ -161,9 +188,10 @@ export function parseObserved(raw: string): DockerStorageObserved {
             unitLoaded: systemd.LoadState === "loaded",
             activeState: systemd.ActiveState ?? "",
             needDaemonReload: systemd.NeedDaemonReload === "yes",
+            mainProcess: systemd.MainPID !== undefined && systemd.MainPID !== "0" ? `${systemd.MainPID}@${systemd.ExecMainStartTimestampMonotonic ?? ""}` : "",
         },
         dockerd: { installed: dockerd.installed === "1", version: dockerd.version ?? "" },
-        info: parseDockerInfo(requireSection(sections, "info", raw)),
+        info: infoText.trim() === SAME_DAEMON ? sameDaemonInfo(knownDaemon, raw) : parseDockerInfo(infoText),
         backing: {
             path: backing.path,
             resolvedRoot: backing.resolved || backing.path,

@@ -5,7 +5,7 @@
  * file said before we first changed it is kept in a backup next to it, and delete puts it back.
  */
 import type { z } from "zod";
-import type { ResourceDefinition } from "../../adapter";
+import type { Observation, ResourceDefinition } from "../../adapter";
 import { READ_TIMEOUT_SECONDS } from "../../host/script";
 import { observeScript, parseObserved, type DockerStorageObserved } from "./facts";
 import { outputsOf, planDeleteDockerStorage, planDockerStorage, reflectDockerStorage } from "./plan";
@@ -42,6 +42,17 @@ export {
 } from "./daemonJson";
 export type { DaemonJson, DaemonJsonBackup, ManagedKey, ManagedValues } from "./daemonJson";
 
+/** The read of the host; given the read before an apply, it reuses that read's docker info for the same daemon. */
+function observationOf(desired: DockerStorageDesired, before?: DockerStorageObserved): Observation<DockerStorageObserved> {
+    return {
+        script: observeScript(desired, before),
+        step: "read Docker's storage configuration",
+        // It waits for a Docker still starting (OBSERVE_WAIT_SECONDS) and gives `docker info` 30 s.
+        timeoutSeconds: READ_TIMEOUT_SECONDS + OBSERVE_WAIT_SECONDS + 30,
+        parse: (stdout) => parseObserved(stdout, before),
+    };
+}
+
 export const dockerStorageConfig: ResourceDefinition<DockerStorageDesired, DockerStorageObserved, DockerStorageOutputs> = {
     kind: "DockerStorageConfig",
     outputsSchema: dockerStorageConfigOutputsSchema,
@@ -55,13 +66,9 @@ export const dockerStorageConfig: ResourceDefinition<DockerStorageDesired, Docke
     replaceProperties: ["daemonJsonPath"],
     deleteBeforeReplace: true,
     id: (d) => d.daemonJsonPath,
-    observation: (desired) => ({
-        script: observeScript(desired),
-        step: "read Docker's storage configuration",
-        // It waits for a Docker still starting (OBSERVE_WAIT_SECONDS) and gives `docker info` 30 s.
-        timeoutSeconds: READ_TIMEOUT_SECONDS + OBSERVE_WAIT_SECONDS + 30,
-        parse: parseObserved,
-    }),
+    observation: (desired) => observationOf(desired),
+    // After an apply that left the same Docker running, its docker info from before still holds.
+    readBack: observationOf,
     plan: planDockerStorage,
     planDelete: planDeleteDockerStorage,
     outputs: outputsOf,
