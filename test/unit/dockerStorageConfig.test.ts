@@ -264,6 +264,22 @@ timeout() { shift 2; "$@"; }
                 assert.match(read("5151", "987654321", before).asked, /^docker info/m);
             });
 
+            it("a Docker still activating is asked again each second until it is active, then read as running", () => {
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pzd-unit-"));
+                const count = path.join(dir, "count");
+                fs.writeFileSync(count, "0");
+                // The first two answers say activating; sleep is a no-op so the test takes no time.
+                const activating = fakes("4242", "987654321").replace("    \"show -p LoadState", `    "show -p LoadState,ActiveState,NeedDaemonReload,MainPID,ExecMainStartTimestampMonotonic docker.service") n=$(($(cat ${count}) + 1)); echo $n >${count}; if [ $n -le 2 ]; then printf 'ActiveState=activating\\nLoadState=loaded\\nMainPID=4242\\n'; return 0; fi; printf 'ExecMainStartTimestampMonotonic=987654321\\nMainPID=4242\\nLoadState=loaded\\nActiveState=active\\nNeedDaemonReload=no\\n' ;;\n    "never show -p LoadState`) + "sleep() { :; }\n";
+                const run = runShell(activating + observeScript(desired()).text, { env: { ...process.env, PZD_CALLS: path.join(dir, "calls"), LC_ALL: "C" } });
+                const asked = fs.readFileSync(count, "utf8").trim();
+                fs.rmSync(dir, { recursive: true, force: true });
+                assert.equal(run.status, 0, run.stderr);
+                assert.equal(asked, "3", "systemctl show is asked until Docker is no longer activating");
+                const o = parseObserved(run.stdout);
+                assert.equal(o.systemd.activeState, "active");
+                assert.equal(o.info?.rootDir, "/srv/docker", "docker info of the now running daemon");
+            });
+
             it("a 'same daemon' answer without the earlier read is a parse error, not a guess", () => {
                 const before = read("4242", "987654321").observed;
                 const fakes4242 = fakes("4242", "987654321") + observeScript(desired(), before).text;

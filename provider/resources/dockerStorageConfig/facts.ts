@@ -62,11 +62,6 @@ export function observeScript(desired: DockerStorageDesired, knownDaemon?: Docke
 b=${backupPathFor(desired.daemonJsonPath)}
 d=${DROP_IN_PATH}
 root=${wantedRoot(desired)}
-# A Docker still starting (at boot, ~15 s under emulation) would read as stopped and be restarted for nothing.
-if command -v systemctl >/dev/null 2>&1; then
-  i=0
-  while [ "$(systemctl show -p ActiveState --value docker.service 2>/dev/null || true)" = activating ] && [ "$i" -lt ${new Shell(String(OBSERVE_WAIT_SECONDS))} ]; do i=$((i+1)); sleep 1; done
-fi
 ${new Shell(section("daemon"))}
 if [ -f "$f" ]; then echo present; stat -c %a -- "$f"; base64 -w0 -- "$f"; echo; elif [ -e "$f" ]; then echo notfile; else echo absent; fi
 ${new Shell(section("backup"))}
@@ -78,13 +73,22 @@ pzd_main=""; pzd_state=""
 # systemctl without a running systemd (a container) is no systemd; any other failure fails the read with its words.
 if command -v systemctl >/dev/null 2>&1; then
   echo systemctl=1
-  rc=0; out=$(systemctl show -p LoadState,ActiveState,NeedDaemonReload,MainPID,ExecMainStartTimestampMonotonic docker.service 2>&1) || rc=$?
-  if [ "$rc" = 0 ]; then [ -z "$out" ] || printf '%s\n' "$out"
-    # The main process as "<pid>@<start>", with builtins only: systemctl's own order of properties may vary.
-    pzd_pid=""; pzd_start=""
-    while IFS='=' read -r pzd_k pzd_v; do case $pzd_k in ActiveState) pzd_state=$pzd_v ;; MainPID) pzd_pid=$pzd_v ;; ExecMainStartTimestampMonotonic) pzd_start=$pzd_v ;; esac; done <<PZD_SYSTEMD
+  # A Docker still starting (at boot, ~15 s under emulation) would read as stopped and be restarted for
+  # nothing: asked again each second while it is activating. State and main process are parsed with
+  # builtins only (systemctl's own order of properties may vary).
+  i=0
+  while :; do
+    rc=0; out=$(systemctl show -p LoadState,ActiveState,NeedDaemonReload,MainPID,ExecMainStartTimestampMonotonic docker.service 2>&1) || rc=$?
+    pzd_state=""; pzd_pid=""; pzd_start=""
+    if [ "$rc" = 0 ]; then
+      while IFS='=' read -r pzd_k pzd_v; do case $pzd_k in ActiveState) pzd_state=$pzd_v ;; MainPID) pzd_pid=$pzd_v ;; ExecMainStartTimestampMonotonic) pzd_start=$pzd_v ;; esac; done <<PZD_SYSTEMD
 $out
 PZD_SYSTEMD
+    fi
+    if [ "$pzd_state" != activating ] || [ "$i" -ge ${new Shell(String(OBSERVE_WAIT_SECONDS))} ]; then break; fi
+    i=$((i+1)); sleep 1
+  done
+  if [ "$rc" = 0 ]; then [ -z "$out" ] || printf '%s\n' "$out"
     if [ -n "$pzd_pid" ] && [ "$pzd_pid" != 0 ]; then pzd_main="$pzd_pid@$pzd_start"; fi
   else case "$out" in *"not been booted with systemd"*|*"Failed to connect to bus: No such file"*|*"Failed to connect to bus: Host is down"*) echo running=0 ;;
     *) echo "systemctl exited $rc: reading docker.service failed; the tool said:" >&2; printf '%s\n' "$out" >&2; exit 69 ;; esac
