@@ -24,6 +24,8 @@ const TOOLS: ToolName[] = ["pulumi", "ansible", "script"];
 interface StoredComparison {
     measuredAt: string;
     samples: Sample[];
+    /** Set while the run is still measuring (or if it died): what it was measuring when last written. */
+    unfinished?: string;
 }
 const COMPARE_HEADING = "First converge and no-op: Pulumi vs Ansible vs a shell script";
 const TARGETS = "targets: first converge ≤ 0.8× Ansible and ≤ 1.3× the script; no-op ≤ 0.3× Ansible; one Docker start per host on a first converge, none on a no-op";
@@ -112,6 +114,9 @@ async function main(): Promise<void> {
                     const sample = await sampleTool(tool, hosts);
                     console.log(`bench: ${n} host(s), ${tool}, sample ${s + 1}: first ${sample.firstSeconds}s (Docker starts ${sample.firstDockerStarts.join(",")}), no-op ${sample.noopSeconds}s (${sample.noopDockerStarts.join(",")})`);
                     samples.push(sample);
+                    // Kept after every sample: a run of an hour that dies at its last host count still leaves what it measured for `--parts report`.
+                    const partial: StoredComparison = { measuredAt: new Date().toISOString(), samples, unfinished: `after ${n} host(s), ${tool}, sample ${s + 1} of ${samplesWanted}; host counts ${hostCounts.join(",")}` };
+                    fs.writeFileSync(path.join(RESULTS, "compare.json"), JSON.stringify(partial, null, 2));
                 }
             }
         }
@@ -125,10 +130,11 @@ async function main(): Promise<void> {
         // The comparison's tables again from the samples the last compare run kept, without measuring:
         // for a change in how they are reported. The section keeps that run's time, not this one's.
         const file = path.join(RESULTS, "compare.json");
-        const { measuredAt, samples } = JSON.parse(fs.readFileSync(file, "utf8")) as StoredComparison;
+        const { measuredAt, samples, unfinished } = JSON.parse(fs.readFileSync(file, "utf8")) as StoredComparison;
+        if (unfinished) console.warn(`bench: compare.json is from a run that did not finish (${unfinished}): its tables show what it measured`);
         const counts = [...new Set(samples.map((s) => s.hosts))].sort((a, b) => a - b);
         const { markdown } = report(samples, counts);
-        sections.push({ heading: COMPARE_HEADING, body: `Measured ${measuredAt} (samples of compare.json; tables rendered again ${new Date().toISOString()}).\n\n![chart](compare.png)\n\n${markdown}` });
+        sections.push({ heading: COMPARE_HEADING, body: `Measured ${measuredAt} (samples of compare.json${unfinished ? `, a run that stopped ${unfinished}` : ""}; tables rendered again ${new Date().toISOString()}).\n\n![chart](compare.png)\n\n${markdown}` });
     }
     if (parts.includes("build")) {
         const [host] = await sharedHosts(1);
