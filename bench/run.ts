@@ -5,14 +5,11 @@
  *   npm run bench      # compare (1, 3, 6 hosts, 3 samples), profile (one converge split), build (zfs vs overlay2), sim (1..50 sshd hosts), ops
  *   npm run bench -- --hosts 1,3 --samples 1 --parts compare,sim --sim 1,10,50
  *   npm run bench -- --parts report   # the comparison's tables again from bench/results/compare.json, nothing measured
- *   npm run bench -- --parts compare --guest-nice 10   # the guests at a lower CPU priority than the tools driving them
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import execa from "execa";
 import { ensurePool, mochaHooks, sharedHosts } from "../test/hosts/fleet";
-import type { TestHost } from "../test/hosts/harness";
 import { barChartPng, markdownTable } from "./chart";
 import { convergeByScript, median, POOL, resetHosts, sampleTool, scaleRatios, turn, type Sample, type ToolName } from "./compare";
 import { dockerBuildHeadline } from "./dockerBuild";
@@ -27,8 +24,6 @@ const TOOLS: ToolName[] = ["pulumi", "ansible", "script"];
 interface StoredComparison {
     measuredAt: string;
     samples: Sample[];
-    /** The nice value the guests ran at (`--guest-nice`); 0 or absent: the same priority as the tools. */
-    guestNice?: number;
     /** Set while the run is still measuring (or if it died): what it was measuring when last written. */
     unfinished?: string;
 }
@@ -48,23 +43,6 @@ function starts(samples: Sample[], key: "firstDockerStarts" | "noopDockerStarts"
     const all = samples.flatMap((s) => s[key]);
     const distinct = [...new Set(all)].sort();
     return distinct.join("/");
-}
-
-/**
- * Lowers every qemu thread's CPU priority. In a real fleet the hosts are other machines; here they
- * share the controller's two cores, so without this the guests' emulation also slows the tools
- * driving them (the CLI, the provider, Ansible's forks), and the more so the more guests run.
- */
-function niceGuests(hosts: TestHost[], nice: number): void {
-    for (const host of hosts) {
-        const pid = host.qemuPid();
-        if (pid === undefined) throw new Error(`--guest-nice: ${host.name} has no running qemu`);
-        for (const thread of fs.readdirSync(`/proc/${pid}/task`)) os.setPriority(Number(thread), nice);
-    }
-}
-
-function niceLine(guestNice: number | undefined): string {
-    return guestNice ? `\nThe guests ran at nice ${guestNice} (\`--guest-nice\`): the tools on the controller got the cores first, as they would with hosts on other machines.` : "";
 }
 
 function report(samples: Sample[], hostCounts: number[]): { markdown: string; png: Buffer } {
@@ -121,7 +99,6 @@ async function main(): Promise<void> {
     const samplesWanted = Number(option("samples", "3"));
     const parts = option("parts", "compare,profile,build,sim,ops").split(",");
     const simCounts = option("sim", "1,10,25,50").split(",").map(Number);
-    const guestNice = Number(option("guest-nice", "0"));
     fs.mkdirSync(RESULTS, { recursive: true });
     const preamble = `# Benchmark results\n\n${await machine()}. Each section says when it was measured; a run of some parts (\`--parts\`) replaces only theirs.\n`;
     const sections: Section[] = [];
@@ -132,33 +109,32 @@ async function main(): Promise<void> {
         for (const n of hostCounts) {
             const hosts = await sharedHosts(n);
             await Promise.all(hosts.map((h) => ensurePool(h)));
-            if (guestNice) niceGuests(hosts, guestNice);
             for (let s = 0; s < samplesWanted; s++) {
                 for (const tool of turn(TOOLS, s)) {
                     const sample = await sampleTool(tool, hosts);
                     console.log(`bench: ${n} host(s), ${tool}, sample ${s + 1}: first ${sample.firstSeconds}s (Docker starts ${sample.firstDockerStarts.join(",")}), no-op ${sample.noopSeconds}s (${sample.noopDockerStarts.join(",")})`);
                     samples.push(sample);
                     // Kept after every sample: a run of an hour that dies at its last host count still leaves what it measured for `--parts report`.
-                    const partial: StoredComparison = { measuredAt: new Date().toISOString(), samples, guestNice, unfinished: `after ${n} host(s), ${tool}, sample ${s + 1} of ${samplesWanted}; host counts ${hostCounts.join(",")}` };
+                    const partial: StoredComparison = { measuredAt: new Date().toISOString(), samples, unfinished: `after ${n} host(s), ${tool}, sample ${s + 1} of ${samplesWanted}; host counts ${hostCounts.join(",")}` };
                     fs.writeFileSync(path.join(RESULTS, "compare.json"), JSON.stringify(partial, null, 2));
                 }
             }
         }
         const { markdown, png } = report(samples, hostCounts);
-        const stored: StoredComparison = { measuredAt: new Date().toISOString(), samples, guestNice };
+        const stored: StoredComparison = { measuredAt: new Date().toISOString(), samples };
         fs.writeFileSync(path.join(RESULTS, "compare.json"), JSON.stringify(stored, null, 2));
         fs.writeFileSync(path.join(RESULTS, "compare.png"), png);
-        section(COMPARE_HEADING, `![chart](compare.png)\n\n${markdown}${niceLine(guestNice)}`);
+        section(COMPARE_HEADING, `![chart](compare.png)\n\n${markdown}`);
     }
     if (parts.includes("report") && !parts.includes("compare")) {
         // The comparison's tables again from the samples the last compare run kept, without measuring:
         // for a change in how they are reported. The section keeps that run's time, not this one's.
         const file = path.join(RESULTS, "compare.json");
-        const { measuredAt, samples, unfinished, guestNice: storedNice } = JSON.parse(fs.readFileSync(file, "utf8")) as StoredComparison;
+        const { measuredAt, samples, unfinished } = JSON.parse(fs.readFileSync(file, "utf8")) as StoredComparison;
         if (unfinished) console.warn(`bench: compare.json is from a run that did not finish (${unfinished}): its tables show what it measured`);
         const counts = [...new Set(samples.map((s) => s.hosts))].sort((a, b) => a - b);
         const { markdown } = report(samples, counts);
-        sections.push({ heading: COMPARE_HEADING, body: `Measured ${measuredAt} (samples of compare.json${unfinished ? `, a run that stopped ${unfinished}` : ""}; tables rendered again ${new Date().toISOString()}).\n\n![chart](compare.png)\n\n${markdown}${niceLine(storedNice)}` });
+        sections.push({ heading: COMPARE_HEADING, body: `Measured ${measuredAt} (samples of compare.json${unfinished ? `, a run that stopped ${unfinished}` : ""}; tables rendered again ${new Date().toISOString()}).\n\n![chart](compare.png)\n\n${markdown}` });
     }
     if (parts.includes("build")) {
         const [host] = await sharedHosts(1);
