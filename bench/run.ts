@@ -5,6 +5,7 @@
  *   npm run bench      # compare (1, 3, 6 hosts, 3 samples), profile (one converge split), build (zfs vs overlay2), sim (1..50 sshd hosts), ops
  *   npm run bench -- --hosts 1,3 --samples 1 --parts compare,sim --sim 1,10,50
  *   npm run bench -- --parts report   # the comparison's tables again from bench/results/compare.json, nothing measured
+ *   npm run bench -- --parts compare --resume   # adds to compare.json only the samples it lacks (after a run died)
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -24,8 +25,16 @@ const TOOLS: ToolName[] = ["pulumi", "ansible", "script"];
 interface StoredComparison {
     measuredAt: string;
     samples: Sample[];
+    /** Runs that failed and were measured again: a tool failing under load is a result too, so it is reported. */
+    failures?: Failure[];
     /** Set while the run is still measuring (or if it died): what it was measuring when last written. */
     unfinished?: string;
+}
+interface Failure {
+    hosts: number;
+    tool: ToolName;
+    sample: number;
+    error: string;
 }
 const COMPARE_HEADING = "First converge and no-op: Pulumi vs Ansible vs a shell script";
 const TARGETS = "targets: first converge ≤ 0.8× Ansible and ≤ 1.3× the script; no-op ≤ 0.3× Ansible; one Docker start per host on a first converge, none on a no-op";
@@ -37,6 +46,19 @@ function option(name: string, fallback: string): string {
 
 function ratio(a: number, b: number): string {
     return b > 0 ? `${(a / b).toFixed(2)}×` : "–";
+}
+
+function failureLine(failures: Failure[] = []): string {
+    if (failures.length === 0) return "";
+    const each = failures.map((f) => `${f.tool} on ${f.hosts} host(s), sample ${f.sample}: ${f.error}`);
+    return `\nRuns that failed and were measured again (${failures.length}): ${each.join("; ")}.\n`;
+}
+
+/** The line of a tool's failure that says what went wrong (Ansible's "fatal:" line, else the first line). */
+function failureSummary(error: unknown): string {
+    const text = error instanceof Error ? error.message : String(error);
+    const line = text.split("\n").find((l) => /fatal:|FAILED|Error/.test(l)) ?? text.split("\n")[0];
+    return line.trim().slice(0, 300);
 }
 
 function starts(samples: Sample[], key: "firstDockerStarts" | "noopDockerStarts"): string {
@@ -105,36 +127,51 @@ async function main(): Promise<void> {
     const section = (heading: string, body: string) => sections.push({ heading, body: `Measured ${new Date().toISOString()}.\n\n${body}` });
 
     if (parts.includes("compare")) {
-        const samples: Sample[] = [];
+        const file = path.join(RESULTS, "compare.json");
+        const kept: StoredComparison | undefined = process.argv.includes("--resume") && fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined;
+        const samples: Sample[] = kept?.samples ?? [];
+        const failures: Failure[] = kept?.failures ?? [];
+        const store = (unfinished?: string) => {
+            const stored: StoredComparison = { measuredAt: new Date().toISOString(), samples, failures, unfinished };
+            fs.writeFileSync(file, JSON.stringify(stored, null, 2));
+        };
         for (const n of hostCounts) {
             const hosts = await sharedHosts(n);
             await Promise.all(hosts.map((h) => ensurePool(h)));
             for (let s = 0; s < samplesWanted; s++) {
                 for (const tool of turn(TOOLS, s)) {
-                    const sample = await sampleTool(tool, hosts);
+                    if (samples.filter((x) => x.hosts === n && x.tool === tool).length > s) continue;
+                    let sample: Sample;
+                    try {
+                        sample = await sampleTool(tool, hosts);
+                    } catch (error) {
+                        // Once: a second failure is not load any more, and stops the run.
+                        failures.push({ hosts: n, tool, sample: s + 1, error: failureSummary(error) });
+                        console.log(`bench: ${n} host(s), ${tool}, sample ${s + 1} failed, measuring it again: ${failureSummary(error)}`);
+                        sample = await sampleTool(tool, hosts);
+                    }
                     console.log(`bench: ${n} host(s), ${tool}, sample ${s + 1}: first ${sample.firstSeconds}s (Docker starts ${sample.firstDockerStarts.join(",")}), no-op ${sample.noopSeconds}s (${sample.noopDockerStarts.join(",")})`);
                     samples.push(sample);
-                    // Kept after every sample: a run of an hour that dies at its last host count still leaves what it measured for `--parts report`.
-                    const partial: StoredComparison = { measuredAt: new Date().toISOString(), samples, unfinished: `after ${n} host(s), ${tool}, sample ${s + 1} of ${samplesWanted}; host counts ${hostCounts.join(",")}` };
-                    fs.writeFileSync(path.join(RESULTS, "compare.json"), JSON.stringify(partial, null, 2));
+                    // Kept after every sample: a run of an hour that dies at its last host count still leaves what it measured (`--resume`, `--parts report`).
+                    store(`after ${n} host(s), ${tool}, sample ${s + 1} of ${samplesWanted}; host counts ${hostCounts.join(",")}`);
                 }
             }
         }
-        const { markdown, png } = report(samples, hostCounts);
-        const stored: StoredComparison = { measuredAt: new Date().toISOString(), samples };
-        fs.writeFileSync(path.join(RESULTS, "compare.json"), JSON.stringify(stored, null, 2));
+        const counts = [...new Set(samples.map((x) => x.hosts))].sort((a, b) => a - b);
+        const { markdown, png } = report(samples, counts);
+        store();
         fs.writeFileSync(path.join(RESULTS, "compare.png"), png);
-        section(COMPARE_HEADING, `![chart](compare.png)\n\n${markdown}`);
+        section(COMPARE_HEADING, `![chart](compare.png)\n\n${markdown}${failureLine(failures)}`);
     }
     if (parts.includes("report") && !parts.includes("compare")) {
         // The comparison's tables again from the samples the last compare run kept, without measuring:
         // for a change in how they are reported. The section keeps that run's time, not this one's.
         const file = path.join(RESULTS, "compare.json");
-        const { measuredAt, samples, unfinished } = JSON.parse(fs.readFileSync(file, "utf8")) as StoredComparison;
+        const { measuredAt, samples, unfinished, failures } = JSON.parse(fs.readFileSync(file, "utf8")) as StoredComparison;
         if (unfinished) console.warn(`bench: compare.json is from a run that did not finish (${unfinished}): its tables show what it measured`);
         const counts = [...new Set(samples.map((s) => s.hosts))].sort((a, b) => a - b);
         const { markdown } = report(samples, counts);
-        sections.push({ heading: COMPARE_HEADING, body: `Measured ${measuredAt} (samples of compare.json${unfinished ? `, a run that stopped ${unfinished}` : ""}; tables rendered again ${new Date().toISOString()}).\n\n![chart](compare.png)\n\n${markdown}` });
+        sections.push({ heading: COMPARE_HEADING, body: `Measured ${measuredAt} (samples of compare.json${unfinished ? `, a run that stopped ${unfinished}` : ""}; tables rendered again ${new Date().toISOString()}).\n\n![chart](compare.png)\n\n${markdown}${failureLine(failures)}` });
     }
     if (parts.includes("build")) {
         const [host] = await sharedHosts(1);
