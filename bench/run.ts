@@ -20,6 +20,7 @@ import { operationCosts } from "./ops";
 import { whereTimeGoes } from "./profile";
 
 const RESULTS = path.join(__dirname, "results");
+const COMPARE_FILE = path.join(RESULTS, "compare.json");
 const TOOLS: ToolName[] = ["pulumi", "ansible", "script"];
 /** bench/results/compare.json: every sample of the last compare run, for rendering its tables again. */
 interface StoredComparison {
@@ -67,7 +68,9 @@ function starts(samples: Sample[], key: "firstDockerStarts" | "noopDockerStarts"
     return distinct.join("/");
 }
 
-function report(samples: Sample[], hostCounts: number[]): { markdown: string; png: Buffer } {
+/** Tables and chart of the samples, for every host count they hold; failed runs listed under them. */
+function report(samples: Sample[], failures: Failure[] = []): { markdown: string; png: Buffer } {
+    const hostCounts = [...new Set(samples.map((s) => s.hosts))].sort((a, b) => a - b);
     const rows: (string | number)[][] = [];
     const groups: { label: string; bars: { name: string; value: number }[] }[] = [];
     for (const n of hostCounts) {
@@ -98,7 +101,7 @@ function report(samples: Sample[], hostCounts: number[]): { markdown: string; pn
     const breakdown = kinds.length === 0 ? "" : `\nWhere Pulumi's first converge goes, per resource (slowest host, median over samples): ${kinds.map((k) => `${k} ${median(pulumiSamples.map((s) => s.resourceSeconds![k] ?? 0)).toFixed(0)} s`).join(", ")}; they run one after the other on a host, hosts in parallel.`;
     const markdown =
         markdownTable(["hosts", "tool", "samples", "first converge s (median)", "vs Ansible", "vs script", "no-op s (median)", "no-op vs Ansible", "Docker starts/host, first", "Docker starts/host, no-op"], rows) +
-        `\n${TARGETS}.${scale}${breakdown}\n`;
+        `\n${TARGETS}.${scale}${breakdown}\n${failureLine(failures)}`;
     return { markdown, png: barChartPng("pulumi-zfs-docker vs Ansible vs a shell script (seconds, median)", groups, "s") };
 }
 
@@ -127,13 +130,12 @@ async function main(): Promise<void> {
     const section = (heading: string, body: string) => sections.push({ heading, body: `Measured ${new Date().toISOString()}.\n\n${body}` });
 
     if (parts.includes("compare")) {
-        const file = path.join(RESULTS, "compare.json");
-        const kept: StoredComparison | undefined = process.argv.includes("--resume") && fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined;
+        const kept: StoredComparison | undefined = process.argv.includes("--resume") && fs.existsSync(COMPARE_FILE) ? JSON.parse(fs.readFileSync(COMPARE_FILE, "utf8")) : undefined;
         const samples: Sample[] = kept?.samples ?? [];
         const failures: Failure[] = kept?.failures ?? [];
         const store = (unfinished?: string) => {
             const stored: StoredComparison = { measuredAt: new Date().toISOString(), samples, failures, unfinished };
-            fs.writeFileSync(file, JSON.stringify(stored, null, 2));
+            fs.writeFileSync(COMPARE_FILE, JSON.stringify(stored, null, 2));
         };
         for (const n of hostCounts) {
             const hosts = await sharedHosts(n);
@@ -146,8 +148,9 @@ async function main(): Promise<void> {
                         sample = await sampleTool(tool, hosts);
                     } catch (error) {
                         // Once: a second failure is not load any more, and stops the run.
-                        failures.push({ hosts: n, tool, sample: s + 1, error: failureSummary(error) });
-                        console.log(`bench: ${n} host(s), ${tool}, sample ${s + 1} failed, measuring it again: ${failureSummary(error)}`);
+                        const failure = { hosts: n, tool, sample: s + 1, error: failureSummary(error) };
+                        failures.push(failure);
+                        console.log(`bench: ${n} host(s), ${tool}, sample ${s + 1} failed, measuring it again: ${failure.error}`);
                         sample = await sampleTool(tool, hosts);
                     }
                     console.log(`bench: ${n} host(s), ${tool}, sample ${s + 1}: first ${sample.firstSeconds}s (Docker starts ${sample.firstDockerStarts.join(",")}), no-op ${sample.noopSeconds}s (${sample.noopDockerStarts.join(",")})`);
@@ -157,21 +160,18 @@ async function main(): Promise<void> {
                 }
             }
         }
-        const counts = [...new Set(samples.map((x) => x.hosts))].sort((a, b) => a - b);
-        const { markdown, png } = report(samples, counts);
+        const { markdown, png } = report(samples, failures);
         store();
         fs.writeFileSync(path.join(RESULTS, "compare.png"), png);
-        section(COMPARE_HEADING, `![chart](compare.png)\n\n${markdown}${failureLine(failures)}`);
+        section(COMPARE_HEADING, `![chart](compare.png)\n\n${markdown}`);
     }
     if (parts.includes("report") && !parts.includes("compare")) {
         // The comparison's tables again from the samples the last compare run kept, without measuring:
         // for a change in how they are reported. The section keeps that run's time, not this one's.
-        const file = path.join(RESULTS, "compare.json");
-        const { measuredAt, samples, unfinished, failures } = JSON.parse(fs.readFileSync(file, "utf8")) as StoredComparison;
+        const { measuredAt, samples, unfinished, failures } = JSON.parse(fs.readFileSync(COMPARE_FILE, "utf8")) as StoredComparison;
         if (unfinished) console.warn(`bench: compare.json is from a run that did not finish (${unfinished}): its tables show what it measured`);
-        const counts = [...new Set(samples.map((s) => s.hosts))].sort((a, b) => a - b);
-        const { markdown } = report(samples, counts);
-        sections.push({ heading: COMPARE_HEADING, body: `Measured ${measuredAt} (samples of compare.json${unfinished ? `, a run that stopped ${unfinished}` : ""}; tables rendered again ${new Date().toISOString()}).\n\n![chart](compare.png)\n\n${markdown}${failureLine(failures)}` });
+        const { markdown } = report(samples, failures);
+        sections.push({ heading: COMPARE_HEADING, body: `Measured ${measuredAt} (samples of compare.json${unfinished ? `, a run that stopped ${unfinished}` : ""}; tables rendered again ${new Date().toISOString()}).\n\n![chart](compare.png)\n\n${markdown}` });
     }
     if (parts.includes("build")) {
         const [host] = await sharedHosts(1);
