@@ -140,6 +140,8 @@ export async function whereTimeGoes(host: TestHost): Promise<string> {
         const scriptNoop = (script.noop.endMs - script.noop.startMs) / 1000;
         // Concurrent round trips (a refresh reads every resource at once) pay SSH's cost side by side.
         const transport = (split: RunSplit) => Math.min(split.roundTrips * empty, split.remoteSeconds);
+        // The script's one run dials and makes one round trip.
+        const scriptSsh = empty + dial;
         const rest = (split: RunSplit, docker: number) => f(split.remoteSeconds - transport(split) - docker);
         const rows: (string | number)[][] = [
             ["whole run", f(first.wallSeconds), f(scriptFirst), f(noop.wallSeconds), f(scriptNoop)],
@@ -150,9 +152,9 @@ export async function whereTimeGoes(host: TestHost): Promise<string> {
             ["between remote commands: engine and provider (check, diff, plan, RPC)", f(first.betweenSeconds), "–", f(noop.betweenSeconds), "–"],
             ["after the last remote command: engine finishing, state written", f(first.afterLastSeconds), "–", f(noop.afterLastSeconds), "–"],
             ["remote commands running (round trips)", `${f(first.remoteSeconds)} (${first.roundTrips})`, `${f(scriptFirst)} (1)`, `${f(noop.remoteSeconds)} (${noop.roundTrips})`, `${f(scriptNoop)} (1)`],
-            [`  of which SSH's own cost (${empty.toFixed(2)} s per round trip, an empty script's; the script's run includes its dial)`, f(transport(first)), f(empty + dial), f(transport(noop)), f(empty + dial)],
+            [`  of which SSH's own cost (${empty.toFixed(2)} s per round trip, an empty script's; the script's run includes its dial)`, f(transport(first)), f(scriptSsh), f(transport(noop)), f(scriptSsh)],
             ["  of which Docker stopping and starting (host journal)", f(dockerOf(pulumi.first.docker)), f(dockerOf(script.first.docker)), "0.0", "0.0"],
-            ["  of which the rest of the work on the host", rest(first, dockerOf(pulumi.first.docker)), f(scriptFirst - empty - dial - dockerOf(script.first.docker)), rest(noop, 0), f(scriptNoop - empty - dial)],
+            ["  of which the rest of the work on the host", rest(first, dockerOf(pulumi.first.docker)), f(scriptFirst - scriptSsh - dockerOf(script.first.docker)), rest(noop, 0), f(scriptNoop - scriptSsh)],
         ];
         const steps = (run: { startMs: number; endMs: number }) => within(run).map((r) => [f((r.at - run.startMs) / 1000), f(r.ms / 1000), r.step + (r.mutating ? " (writes)" : "")]);
         return (
