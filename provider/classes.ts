@@ -107,6 +107,8 @@ export interface FstabEntryArgs {
     moveAsideExisting?: pulumi.Input<boolean>;
     /** systemd units stopped while the mount changes (e.g. docker.socket, docker.service). */
     stopUnits?: pulumi.Input<pulumi.Input<string>[]>;
+    /** systemd units that must not start without this mount (e.g. docker.service): written into the line as x-systemd.required-by= and x-systemd.before=. */
+    requiredBy?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 

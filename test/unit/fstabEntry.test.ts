@@ -155,16 +155,42 @@ describe("resources/fstabEntry", () => {
             assert.deepEqual(effectiveOptions(desired({ bootSafety: false })), ["defaults"]);
         });
 
+        it("writes requiredBy as x-systemd.before= and x-systemd.required-by= per unit, keeping local-fs.target's hold on the mount", () => {
+            assert.deepEqual(effectiveOptions(desired({ requiredBy: ["docker.service", "containerd.service"] })), [
+                "defaults", "nofail", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=300s",
+                "x-systemd.before=docker.service", "x-systemd.required-by=docker.service",
+                "x-systemd.before=containerd.service", "x-systemd.required-by=containerd.service",
+                "x-systemd.wanted-by=local-fs.target",
+            ]);
+            assert.equal(wantedLine(desired({ requiredBy: ["docker.service"] })), `UUID=${UUID} ${MP} ext4 ${SAFE},x-systemd.before=docker.service,x-systemd.required-by=docker.service,x-systemd.wanted-by=local-fs.target 0 2`);
+        });
+
+        it("folds requiredBy's options back into requiredBy for refresh, and leaves other uses of them in options", () => {
+            const d = desired({ requiredBy: ["docker.service"] });
+            assert.deepEqual(optionsAsInputs(effectiveOptions(d), d), { options: ["defaults"], bootSafety: true, deviceTimeoutSeconds: 300, requiredBy: ["docker.service"] });
+            const two = effectiveOptions(desired({ requiredBy: ["a.service", "b.socket"], deviceTimeoutSeconds: 60 }));
+            assert.deepEqual(optionsAsInputs(two, d), { options: ["defaults"], bootSafety: true, deviceTimeoutSeconds: 60, requiredBy: ["a.service", "b.socket"] });
+            // The line without them (a hand edit): refresh shows requiredBy as [].
+            assert.deepEqual(optionsAsInputs(effectiveOptions(desired()), d).requiredBy, []);
+            // A user's own required-by, not in requiredBy's shape, stays in options as written.
+            const own = ["defaults", "x-systemd.required-by=docker.service", "nofail", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=300s"];
+            assert.deepEqual(optionsAsInputs(own, d), { options: ["defaults", "x-systemd.required-by=docker.service"], bootSafety: true, deviceTimeoutSeconds: 300, requiredBy: [] });
+            for (const inputs of [desired({ requiredBy: ["docker.service"] }), desired({ requiredBy: ["a.service", "b.socket"], options: ["noatime"] }), desired({ bootSafety: false, options: ["nofail"], requiredBy: ["docker.service"] })]) {
+                const back = optionsAsInputs(effectiveOptions(inputs), desired());
+                assert.deepEqual(effectiveOptions(back), effectiveOptions(inputs), "refresh reads back inputs that write the same line");
+            }
+        });
+
         it("escapes the mount point", () => {
             assert.equal(wantedLine(desired({ mountPoint: "/mnt/x; reboot $(touch /tmp/pwned)", bootSafety: false, options: ["nofail"] })), `UUID=${UUID} /mnt/x;\\040reboot\\040$(touch\\040/tmp/pwned) ext4 nofail 0 2`);
         });
 
         it("folds written options back into inputs for refresh", () => {
             const d = desired({ options: ["noatime"] });
-            assert.deepEqual(optionsAsInputs(effectiveOptions(d), d), { options: ["noatime"], bootSafety: true, deviceTimeoutSeconds: 300 });
-            assert.deepEqual(optionsAsInputs(["noatime", "nofail", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=90s"], d), { options: ["noatime"], bootSafety: true, deviceTimeoutSeconds: 90 });
+            assert.deepEqual(optionsAsInputs(effectiveOptions(d), d), { options: ["noatime"], bootSafety: true, deviceTimeoutSeconds: 300, requiredBy: [] });
+            assert.deepEqual(optionsAsInputs(["noatime", "nofail", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=90s"], d), { options: ["noatime"], bootSafety: true, deviceTimeoutSeconds: 90, requiredBy: [] });
             // Hand edit that dropped nofail: no longer boot-safe, shown as such.
-            assert.deepEqual(optionsAsInputs(["noatime", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=300s"], d), { options: ["noatime", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=300s"], bootSafety: false, deviceTimeoutSeconds: 300 });
+            assert.deepEqual(optionsAsInputs(["noatime", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=300s"], d), { options: ["noatime", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=300s"], bootSafety: false, deviceTimeoutSeconds: 300, requiredBy: [] });
             // nofail the user listed themselves stays in options.
             const own = desired({ options: ["nofail", "noatime"] });
             assert.deepEqual(optionsAsInputs(["nofail", "noatime", "x-systemd.requires=zfs-volumes.target", "x-systemd.device-timeout=120s"], own).options, ["nofail", "noatime"]);

@@ -10,18 +10,37 @@ import type { FstabEntryObserved, MountInfo } from "./facts";
 import type { FoundEntry, Fstab, FstabFields } from "./fstab";
 import { dotDotEntries, findEntries, formatEntry, markEntry, parseFstab, removeEntry, serializeFstab, upsertEntry } from "./fstab";
 import type { FstabEntryDesired } from "./schema";
-import { BACKUP_SUFFIX, MOVED_SUFFIX, REQUIRES_OPTION, TIMEOUT_PREFIX, ZFS_VOLUMES_TARGET } from "./schema";
+import { BACKUP_SUFFIX, BEFORE_PREFIX, MOVED_SUFFIX, REQUIRED_BY_PREFIX, REQUIRES_OPTION, TIMEOUT_PREFIX, WANTED_BY_LOCAL_FS, ZFS_VOLUMES_TARGET } from "./schema";
 import { installFile, mountCommand, mountScript, moveAsideScript, moveBackScript, moveDatasetAsideScript, prepareFile, stopUnitsScript, unmountScript } from "./scripts";
 
-/** The options written to the file: the user's plus, with bootSafety, what a late zvol needs. */
-export function effectiveOptions(desired: Pick<FstabEntryDesired, "options" | "bootSafety" | "deviceTimeoutSeconds">): string[] {
+/** The options written to the file: the user's plus, with bootSafety, what a late zvol needs, then requiredBy's. */
+export function effectiveOptions(desired: Pick<FstabEntryDesired, "options" | "bootSafety" | "deviceTimeoutSeconds" | "requiredBy">): string[] {
     const options = [...desired.options];
     if (desired.bootSafety) {
         if (!options.includes("nofail")) options.push("nofail");
         if (!options.includes(REQUIRES_OPTION)) options.push(REQUIRES_OPTION);
         if (!options.some((o) => o.startsWith(TIMEOUT_PREFIX))) options.push(`${TIMEOUT_PREFIX}${desired.deviceTimeoutSeconds}s`);
     }
-    return options;
+    return [...options, ...requiredByOptions(desired.requiredBy)];
+}
+
+function requiredByOptions(units: readonly string[]): string[] {
+    return units.length === 0 ? [] : [...units.flatMap((u) => [BEFORE_PREFIX + u, REQUIRED_BY_PREFIX + u]), WANTED_BY_LOCAL_FS];
+}
+
+/**
+ * The units a line's options make wait for it, and the options without what requiredBy writes: only
+ * when they end with exactly what requiredBy would write, so any other use of those options stays the user's own.
+ */
+function splitRequiredBy(written: string[]): { requiredBy: string[]; rest: string[] } {
+    if (written[written.length - 1] !== WANTED_BY_LOCAL_FS) return { requiredBy: [], rest: written };
+    const units: string[] = [];
+    let i = written.length - 1;
+    while (i >= 2 && written[i - 2].startsWith(BEFORE_PREFIX) && written[i - 1] === REQUIRED_BY_PREFIX + written[i - 2].slice(BEFORE_PREFIX.length)) {
+        units.unshift(written[i - 1].slice(REQUIRED_BY_PREFIX.length));
+        i -= 2;
+    }
+    return units.length === 0 ? { requiredBy: [], rest: written } : { requiredBy: units, rest: written.slice(0, i) };
 }
 
 export function wantedFields(desired: FstabEntryDesired): FstabFields {
@@ -34,20 +53,21 @@ function sameFields(a: FstabFields & { valid?: boolean }, b: FstabFields): boole
     return a.valid !== false && a.spec === b.spec && a.fsType === b.fsType && a.options.join(",") === b.options.join(",") && a.dump === b.dump && a.pass === b.pass;
 }
 
-/** The inputs that would write `options` (for refresh): the boot-safety options fold back into bootSafety. */
-export function optionsAsInputs(written: string[], desired: FstabEntryDesired): Pick<FstabEntryDesired, "options" | "bootSafety" | "deviceTimeoutSeconds"> {
+/** The inputs that would write `options` (for refresh): the boot-safety options fold back into bootSafety, requiredBy's into requiredBy. */
+export function optionsAsInputs(written: string[], desired: FstabEntryDesired): Pick<FstabEntryDesired, "options" | "bootSafety" | "deviceTimeoutSeconds" | "requiredBy"> {
     if (written.join(",") === effectiveOptions(desired).join(",")) {
-        return { options: desired.options, bootSafety: desired.bootSafety, deviceTimeoutSeconds: desired.deviceTimeoutSeconds };
+        return { options: desired.options, bootSafety: desired.bootSafety, deviceTimeoutSeconds: desired.deviceTimeoutSeconds, requiredBy: desired.requiredBy };
     }
-    const timeout = written.find((o) => o.startsWith(TIMEOUT_PREFIX));
+    const { requiredBy, rest } = splitRequiredBy(written);
+    const timeout = rest.find((o) => o.startsWith(TIMEOUT_PREFIX));
     const seconds = timeout === undefined ? undefined : /^(\d+)s?$/.exec(timeout.slice(TIMEOUT_PREFIX.length));
-    if (written.includes("nofail") && written.includes(REQUIRES_OPTION) && seconds) {
+    if (rest.includes("nofail") && rest.includes(REQUIRES_OPTION) && seconds) {
         // Options the user lists themselves stay in `options`; the ones bootSafety adds do not.
         const own = new Set(desired.options);
-        const options = written.filter((o) => own.has(o) || !(o === "nofail" || o === REQUIRES_OPTION || o === timeout));
-        return { options: options.length > 0 ? options : ["defaults"], bootSafety: true, deviceTimeoutSeconds: Number(seconds[1]) };
+        const options = rest.filter((o) => own.has(o) || !(o === "nofail" || o === REQUIRES_OPTION || o === timeout));
+        return { options: options.length > 0 ? options : ["defaults"], bootSafety: true, deviceTimeoutSeconds: Number(seconds[1]), requiredBy };
     }
-    return { options: written.length > 0 ? written : ["defaults"], bootSafety: false, deviceTimeoutSeconds: desired.deviceTimeoutSeconds };
+    return { options: rest.length > 0 ? rest : ["defaults"], bootSafety: false, deviceTimeoutSeconds: desired.deviceTimeoutSeconds, requiredBy };
 }
 
 /** Options mount(8) keeps to itself; a change in only these needs no remount. */

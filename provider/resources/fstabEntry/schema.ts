@@ -9,9 +9,19 @@ export const ZFS_VOLUMES_TARGET = "zfs-volumes.target";
 export const MOVED_SUFFIX = ".pre-pulumi-zfs-docker-";
 export const REQUIRES_OPTION = `x-systemd.requires=${ZFS_VOLUMES_TARGET}`;
 export const TIMEOUT_PREFIX = "x-systemd.device-timeout=";
+/** What requiredBy writes for each unit: systemd-fstab-generator turns them into Requires= and After= on the unit. */
+export const REQUIRED_BY_PREFIX = "x-systemd.required-by=";
+export const BEFORE_PREFIX = "x-systemd.before=";
+/**
+ * With x-systemd.required-by the generator drops the mount's own link from local-fs.target; this puts
+ * it back, so the line still mounts at boot when nothing that requires it starts (as nofail alone does).
+ */
+export const WANTED_BY_LOCAL_FS = "x-systemd.wanted-by=local-fs.target";
 
 // No leading '-': systemctl would read the name as an option.
 const UNIT_NAME = /^[A-Za-z0-9:_.@\\][A-Za-z0-9:_.@\\-]*\.(service|socket|mount|automount|target|timer|path|scope|slice|swap)$/;
+/** A unit name as an fstab option can carry it: fstab reads '\\' as the start of an octal escape. */
+const FSTAB_UNIT_NAME = /^[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]*\.(service|socket|mount|automount|target|timer|path|scope|slice|swap)$/;
 
 const specSchema = z.string().superRefine((s, ctx) => {
     const ok = /^(UUID|PARTUUID)=[0-9A-Fa-f-]+$/.test(s) || /^LABEL=[^\0]+$/.test(s) || (/^\/[^\0]*[^/\0]$/.test(s) && !s.split("/").includes(".."));
@@ -75,6 +85,15 @@ export const fstabEntrySchema = z
             .array(z.string().regex(UNIT_NAME, "each stopUnits entry is a full systemd unit name such as docker.service or docker.socket"))
             .describe("Full names of systemd units that use the mount point (e.g. docker.socket, docker.service): stopped while it is mounted or unmounted, then started again if they were running.")
             .default([]),
+        /**
+         * systemd units that must not start without this mount (e.g. docker.service): the line gets
+         * x-systemd.required-by= and x-systemd.before= for each, the fstab way of RequiresMountsFor=, so
+         * the one daemon-reload the fstab write makes also loads these dependencies.
+         */
+        requiredBy: z
+            .array(z.string().regex(FSTAB_UNIT_NAME, "each requiredBy entry is a full systemd unit name such as docker.service, without '\\' (an fstab option cannot hold it)"))
+            .describe("Full names of systemd units that must not start without this mount (e.g. docker.service): the line gets x-systemd.required-by= and x-systemd.before= for each (the fstab form of RequiresMountsFor=), so at boot, and at any start, they wait for it and do not start when it fails. Needs nofail (bootSafety adds it).")
+            .default([]),
     })
     .superRefine((v, ctx) => {
         if (v.allowNonEmptyMountPoint && v.moveAsideExisting) {
@@ -83,6 +102,15 @@ export const fstabEntrySchema = z
         const timeout = v.options.find((o) => o.startsWith(TIMEOUT_PREFIX));
         if (v.bootSafety && timeout !== undefined && timeout !== `${TIMEOUT_PREFIX}${v.deviceTimeoutSeconds}s`) {
             ctx.addIssue({ code: "custom", path: ["options"], message: `options has ${timeout} but deviceTimeoutSeconds is ${v.deviceTimeoutSeconds}: remove it from options and set deviceTimeoutSeconds instead` });
+        }
+        // Without nofail the generator would make local-fs.target require the mount and order it first;
+        // x-systemd.required-by takes that away, so a missing device would no longer stop the boot where it should.
+        if (v.requiredBy.length > 0 && !v.bootSafety && !v.options.includes("nofail")) {
+            ctx.addIssue({ code: "custom", path: ["requiredBy"], message: "requiredBy needs nofail in the line (x-systemd.required-by replaces local-fs.target's hold on a mount that lacks it): set bootSafety: true, or add \"nofail\" to options" });
+        }
+        const written = v.options.find((o) => o.startsWith(REQUIRED_BY_PREFIX) || o.startsWith(BEFORE_PREFIX) || o === WANTED_BY_LOCAL_FS);
+        if (written !== undefined && v.requiredBy.length > 0) {
+            ctx.addIssue({ code: "custom", path: ["options"], message: `options has ${written}, which requiredBy writes: list the units in requiredBy only` });
         }
     });
 
