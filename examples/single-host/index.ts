@@ -33,11 +33,12 @@ const mount = new zd.FstabEntry("mount", {
     fsType: "ext4",
     moveAsideExisting: true,                          // Docker's old files are kept aside, never deleted
     stopUnits: ["docker.socket", "docker.service"],   // Docker never writes under the mount while it changes
+    requiredBy: ["docker.service"],                   // Docker waits for the mount at boot, through the line itself
 });
 const docker = new zd.DockerStorageConfig("docker", {
     connection,
     storageDriver: "overlay2",
-    requiresMountsFor: ["/var/lib/docker"],
+    requiresMountsFor: [],                            // requiredBy above does it: no drop-in, no second daemon-reload
 }, { dependsOn: [mount] });
 
 export const driver = docker.activeDriver;

@@ -55,7 +55,14 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
             assert.equal(await dockerStorage(h), "overlay2 extfs /var/lib/docker");
             assert.match((await h.exec("findmnt -n -o SOURCE,FSTYPE /var/lib/docker")).stdout, new RegExp(`/dev/zd\\d+ +ext4|tank/${volumeName}`));
             const line = (await h.exec("grep ' /var/lib/docker ' /etc/fstab")).stdout.trim();
-            assert.match(line, /^UUID=[0-9a-f-]{36} \/var\/lib\/docker ext4 \S*nofail\S*x-systemd\.requires=zfs-volumes\.target\S*x-systemd\.device-timeout=300s 0 2$/);
+            assert.match(line, /^UUID=[0-9a-f-]{36} \/var\/lib\/docker ext4 \S*nofail\S*x-systemd\.requires=zfs-volumes\.target\S*x-systemd\.device-timeout=300s,x-systemd\.before=docker\.service,x-systemd\.required-by=docker\.service,x-systemd\.wanted-by=local-fs\.target 0 2$/);
+            // Docker waits for the mount through the line itself (loaded by the fstab write's reload), not a drop-in.
+            assert.equal((await h.exec("test -e /etc/systemd/system/docker.service.d/pulumi-zfs-docker.conf && echo drop-in || echo none")).stdout.trim(), "none");
+            const deps = (await h.exec("systemctl show -p Requires -p After -p NeedDaemonReload docker.service; systemctl show -p WantedBy var-lib-docker.mount")).stdout;
+            assert.match(deps, /^Requires=.*\bvar-lib-docker\.mount\b/m);
+            assert.match(deps, /^After=.*\bvar-lib-docker\.mount\b/m);
+            assert.match(deps, /^NeedDaemonReload=no$/m);
+            assert.match(deps, /^WantedBy=.*\blocal-fs\.target\b/m, "the mount is still pulled in at boot by local-fs.target");
             assert.match((await h.exec("cat /etc/fstab")).stdout, /# user comment/);
             assert.equal(JSON.parse((await h.exec("cat /etc/docker/daemon.json")).stdout)["log-level"], "warn");
         }
@@ -102,6 +109,20 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         const since = await hostClocks(hosts);
         const again = await project.up();
         assert.deepEqual(await dockerStarts(hosts, since), [0, 0], "no Docker restart on a no-op");
+        assert.match(again.stdout, /11 unchanged/);
+        assert.doesNotMatch(again.stdout, /updated|created|replaced|deleted/);
+    });
+
+    it("makes Docker mount its data root first when it starts without it; an up --refresh then changes nothing", async () => {
+        // What boot does when the zvol is late: docker.service requires the mount, so starting it mounts
+        // the volume first instead of writing into the empty directory underneath.
+        const h = hosts[0];
+        await h.exec("systemctl stop docker.socket docker.service && umount /var/lib/docker && ! findmnt /var/lib/docker >/dev/null");
+        await h.exec("systemctl start docker.service");
+        assert.match((await h.exec("findmnt -n -o FSTYPE /var/lib/docker")).stdout, /ext4/);
+        assert.equal(await dockerStorage(h), "overlay2 extfs /var/lib/docker");
+        // The host is as the stack says: a refresh and up read it and change nothing.
+        const again = await project.up(["--refresh"]);
         assert.match(again.stdout, /11 unchanged/);
         assert.doesNotMatch(again.stdout, /updated|created|replaced|deleted/);
     });

@@ -121,7 +121,7 @@ export const dockerStorageConfigSchema = z
             .default("/etc/docker/daemon.json"),
         restart: z.boolean().describe("Restart Docker to apply the configuration; a restart stops running containers.").default(true),
         /** Mount points Docker must wait for; [] writes no drop-in. Default: the data root. */
-        requiresMountsFor: pathList.describe("Mount points Docker must wait for at boot (systemd RequiresMountsFor=); [] writes no drop-in, and when unset it is the data root.").optional(),
+        requiresMountsFor: pathList.describe("Mount points Docker must wait for at boot (systemd RequiresMountsFor=, in a drop-in whose write costs a second daemon-reload); [] writes no drop-in, and when unset it is the data root. An FstabEntry with requiredBy: [\"docker.service\"] does the same through its fstab line, with no drop-in: then set [].").optional(),
     })
     .superRefine((v, ctx) => {
         const seen = new Set<string>();
