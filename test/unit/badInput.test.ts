@@ -129,6 +129,7 @@ const CORPUS: Bad[] = [
     bad("FstabEntry", { requiredBy: ["-.mount"] }, "requiredBy[0]"),
     bad("FstabEntry", { requiredBy: "docker.service" }, "requiredBy"),
     bad("FstabEntry", { requiredBy: ["docker.service"], bootSafety: false }, "requiredBy"),
+    bad("FstabEntry", { requiredBy: ["docker.service", "docker.service"] }, "requiredBy"),
     bad("FstabEntry", { requiredBy: ["docker.service"], options: ["defaults", "x-systemd.before=docker.service"] }, "options"),
     bad("FstabEntry", { fstabPath: "etc/fstab" }, "fstabPath"),
     bad("FstabEntry", { mountpoint: "/var/lib/docker" }, "mountpoint"),

@@ -108,6 +108,10 @@ export const fstabEntrySchema = z
         if (v.requiredBy.length > 0 && !v.bootSafety && !v.options.includes("nofail")) {
             ctx.addIssue({ code: "custom", path: ["requiredBy"], message: "requiredBy needs nofail in the line (x-systemd.required-by replaces local-fs.target's hold on a mount that lacks it): set bootSafety: true, or add \"nofail\" to options" });
         }
+        const twice = v.requiredBy.find((u, i) => v.requiredBy.indexOf(u) !== i);
+        if (twice !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["requiredBy"], message: `requiredBy lists ${twice} twice: list each unit once` });
+        }
         const written = v.options.find((o) => o.startsWith(REQUIRED_BY_PREFIX) || o.startsWith(BEFORE_PREFIX) || o === WANTED_BY_LOCAL_FS);
         if (written !== undefined && v.requiredBy.length > 0) {
             ctx.addIssue({ code: "custom", path: ["options"], message: `options has ${written}, which requiredBy writes: list the units in requiredBy only` });
