@@ -1,6 +1,6 @@
 /**
  * DockerHostStorage: the whole recipe on one host, in dependency order —
- * sparse ZfsVolume → Ext4Filesystem → FstabEntry (mounted at Docker's data root, boot-safe, required by docker.service) →
+ * sparse ZfsVolume → Ext4Filesystem → FstabEntry (mounted at Docker's data root, boot-safe) →
  * DockerStorageConfig (overlay2, verified with `docker info`).
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -89,16 +89,12 @@ export class DockerHostStorage extends pulumi.ComponentResource {
             // aside, never deleted, and Docker is stopped first so it never writes under the mount.
             moveAsideExisting: true,
             stopUnits: ["docker.socket", "docker.service"],
-            // Docker waits for the mount (and does not start without it) through the fstab line itself:
-            // the fstab write's one daemon-reload loads it, where a separate drop-in needs a second
-            // reload (~2 s each under emulation).
-            requiredBy: ["docker.service"],
         }, parent);
         this.docker = new DockerStorageConfig(`${name}-docker`, {
             connection: args.connection,
             storageDriver: args.storageDriver ?? "overlay2",
             dataRoot: args.dataRoot,
-            requiresMountsFor: [],
+            requiresMountsFor: [dataRoot],
         }, { parent: this, dependsOn: [this.mount] });
 
         this.devicePath = this.volume.devicePath;

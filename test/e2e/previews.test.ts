@@ -75,6 +75,22 @@ describe("previews say exactly what up does (examples/fleet and examples/single-
         assert.deepEqual(previews.map((x) => x.summary.same), [6, 5], "stack + component + 4 resources; stack + 4 resources");
     });
 
+    it("(a') the hand-wired host: Docker waits for its mount through the fstab line (requiredBy), with no drop-in", async () => {
+        const h = hosts[1];
+        const line = (await h.exec("grep ' /var/lib/docker ' /etc/fstab")).stdout.trim();
+        assert.match(line, /,x-systemd\.before=docker\.service,x-systemd\.required-by=docker\.service,x-systemd\.wanted-by=local-fs\.target 0 2$/);
+        assert.equal((await h.exec("test -e /etc/systemd/system/docker.service.d/pulumi-zfs-docker.conf && echo drop-in || echo none")).stdout.trim(), "none");
+        const deps = (await h.exec("systemctl show -p Requires -p After -p NeedDaemonReload docker.service; systemctl show -p WantedBy var-lib-docker.mount")).stdout;
+        assert.match(deps, /^Requires=.*\bvar-lib-docker\.mount\b/m);
+        assert.match(deps, /^After=.*\bvar-lib-docker\.mount\b/m);
+        assert.match(deps, /^NeedDaemonReload=no$/m);
+        assert.match(deps, /^WantedBy=.*\blocal-fs\.target\b/m, "the mount is still pulled in at boot by local-fs.target");
+        // Started without its mount (what a late zvol at boot looks like), Docker mounts it first.
+        await h.exec("systemctl stop docker.socket docker.service && umount /var/lib/docker && ! findmnt /var/lib/docker >/dev/null");
+        await h.exec("systemctl start docker.service");
+        assert.match((await h.exec("findmnt -n -o FSTYPE /var/lib/docker")).stdout, /ext4/);
+    });
+
     it("(b) after a refresh of unchanged hosts → still no change, and nothing was rewritten as drift", async () => {
         await both((p) => p.refresh());
         const previews = await both((p) => p.previewSteps());

@@ -217,7 +217,7 @@ const CORPUS: Bad[] = [
     bad("DockerHostStorage", { label: "way-too-long-label-x" }, "Ext4Filesystem.label"),
     bad("DockerHostStorage", { reservedBlocksPercent: 99 }, "Ext4Filesystem.reservedBlocksPercent"),
     bad("DockerHostStorage", { mkfsOptions: ["-F"] }, "Ext4Filesystem.extraOptions[0]"),
-    bad("DockerHostStorage", { dataRoot: "docker" }, ["FstabEntry.mountPoint", "DockerStorageConfig.dataRoot"]),
+    bad("DockerHostStorage", { dataRoot: "docker" }, ["FstabEntry.mountPoint", "DockerStorageConfig.dataRoot", "DockerStorageConfig.requiresMountsFor[0]"]),
     bad("DockerHostStorage", { dataRoot: "/etc" }, "DockerStorageConfig.dataRoot"),
     bad("DockerHostStorage", { dataRoot: "/srv/my docker" }, "DockerStorageConfig.dataRoot"),
     bad("DockerHostStorage", { mountOptions: ["a,b"] }, "FstabEntry.options[0]"),
