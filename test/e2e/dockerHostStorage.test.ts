@@ -5,7 +5,7 @@
  * Then a host already running Docker on the zfs driver is moved to overlay2 without losing its data.
  */
 import { strict as assert } from "assert";
-import { dockerStarts, ensurePool, hostClocks, sharedHosts, uniqueName } from "../hosts/fleet";
+import { assertDockerMountsItsDataRootFirst, assertDockerRequiresDataRoot, dockerStarts, ensurePool, hostClocks, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
 import { baseline, settled } from "./leftovers";
 import { exampleProgram, PulumiProject } from "./pulumi";
@@ -57,11 +57,7 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
             const line = (await h.exec("grep ' /var/lib/docker ' /etc/fstab")).stdout.trim();
             assert.match(line, /^UUID=[0-9a-f-]{36} \/var\/lib\/docker ext4 \S*nofail\S*x-systemd\.requires=zfs-volumes\.target\S*x-systemd\.device-timeout=300s 0 2$/);
             // Docker waits for the mount (DockerStorageConfig's RequiresMountsFor= drop-in), and systemd has loaded it.
-            const deps = (await h.exec("systemctl show -p Requires -p After -p NeedDaemonReload docker.service; systemctl show -p WantedBy var-lib-docker.mount")).stdout;
-            assert.match(deps, /^Requires=.*\bvar-lib-docker\.mount\b/m);
-            assert.match(deps, /^After=.*\bvar-lib-docker\.mount\b/m);
-            assert.match(deps, /^NeedDaemonReload=no$/m);
-            assert.match(deps, /^WantedBy=.*\blocal-fs\.target\b/m, "the mount is still pulled in at boot by local-fs.target");
+            await assertDockerRequiresDataRoot(h);
             assert.match((await h.exec("cat /etc/fstab")).stdout, /# user comment/);
             assert.equal(JSON.parse((await h.exec("cat /etc/docker/daemon.json")).stdout)["log-level"], "warn");
         }
@@ -116,9 +112,7 @@ describe("DockerHostStorage on two hosts under the real Pulumi CLI", function ()
         // What boot does when the zvol is late: docker.service requires the mount, so starting it mounts
         // the volume first instead of writing into the empty directory underneath.
         const h = hosts[0];
-        await h.exec("systemctl stop docker.socket docker.service && umount /var/lib/docker && ! findmnt /var/lib/docker >/dev/null");
-        await h.exec("systemctl start docker.service");
-        assert.match((await h.exec("findmnt -n -o FSTYPE /var/lib/docker")).stdout, /ext4/);
+        await assertDockerMountsItsDataRootFirst(h);
         assert.equal(await dockerStorage(h), "overlay2 extfs /var/lib/docker");
         // The host is as the stack says: a refresh and up read it and change nothing.
         const again = await project.up(["--refresh"]);

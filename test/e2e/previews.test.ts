@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { reviewMarkdown } from "../../provider/review/summary";
-import { ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
+import { assertDockerMountsItsDataRootFirst, assertDockerRequiresDataRoot, ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
 import type { PlannedStep } from "./pulumi";
 import { changes, exampleProgram, PulumiProject } from "./pulumi";
@@ -80,15 +80,8 @@ describe("previews say exactly what up does (examples/fleet and examples/single-
         const line = (await h.exec("grep ' /var/lib/docker ' /etc/fstab")).stdout.trim();
         assert.match(line, /,x-systemd\.before=docker\.service,x-systemd\.required-by=docker\.service,x-systemd\.wanted-by=local-fs\.target 0 2$/);
         assert.equal((await h.exec("test -e /etc/systemd/system/docker.service.d/pulumi-zfs-docker.conf && echo drop-in || echo none")).stdout.trim(), "none");
-        const deps = (await h.exec("systemctl show -p Requires -p After -p NeedDaemonReload docker.service; systemctl show -p WantedBy var-lib-docker.mount")).stdout;
-        assert.match(deps, /^Requires=.*\bvar-lib-docker\.mount\b/m);
-        assert.match(deps, /^After=.*\bvar-lib-docker\.mount\b/m);
-        assert.match(deps, /^NeedDaemonReload=no$/m);
-        assert.match(deps, /^WantedBy=.*\blocal-fs\.target\b/m, "the mount is still pulled in at boot by local-fs.target");
-        // Started without its mount (what a late zvol at boot looks like), Docker mounts it first.
-        await h.exec("systemctl stop docker.socket docker.service && umount /var/lib/docker && ! findmnt /var/lib/docker >/dev/null");
-        await h.exec("systemctl start docker.service");
-        assert.match((await h.exec("findmnt -n -o FSTYPE /var/lib/docker")).stdout, /ext4/);
+        await assertDockerRequiresDataRoot(h);
+        await assertDockerMountsItsDataRootFirst(h);
     });
 
     it("(b) after a refresh of unchanged hosts → still no change, and nothing was rewritten as drift", async () => {

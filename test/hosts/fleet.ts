@@ -4,6 +4,7 @@
  * Load with `mocha --require test/hosts/fleet.ts` so the root hook powers them off at the end; without
  * it they are still killed when the process exits.
  */
+import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import { startHosts, TestHost } from "./harness";
 
@@ -66,3 +67,22 @@ export const mochaHooks = {
         }));
     },
 };
+
+/**
+ * docker.service waits for the mount at /var/lib/docker as systemd has it loaded (Requires and After,
+ * no reload owed), and local-fs.target still pulls the mount in at boot.
+ */
+export async function assertDockerRequiresDataRoot(host: TestHost): Promise<void> {
+    const deps = (await host.exec("systemctl show -p Requires -p After -p NeedDaemonReload docker.service; systemctl show -p WantedBy var-lib-docker.mount")).stdout;
+    assert.match(deps, /^Requires=.*\bvar-lib-docker\.mount\b/m);
+    assert.match(deps, /^After=.*\bvar-lib-docker\.mount\b/m);
+    assert.match(deps, /^NeedDaemonReload=no$/m);
+    assert.match(deps, /^WantedBy=.*\blocal-fs\.target\b/m, "the mount is still pulled in at boot by local-fs.target");
+}
+
+/** What a late zvol at boot looks like: Docker started while its data root is unmounted must mount it first. */
+export async function assertDockerMountsItsDataRootFirst(host: TestHost): Promise<void> {
+    await host.exec("systemctl stop docker.socket docker.service && umount /var/lib/docker && ! findmnt /var/lib/docker >/dev/null");
+    await host.exec("systemctl start docker.service");
+    assert.match((await host.exec("findmnt -n -o FSTYPE /var/lib/docker")).stdout, /ext4/);
+}
