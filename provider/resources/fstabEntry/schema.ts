@@ -19,9 +19,10 @@ export const BEFORE_PREFIX = "x-systemd.before=";
 export const WANTED_BY_LOCAL_FS = "x-systemd.wanted-by=local-fs.target";
 
 // No leading '-': systemctl would read the name as an option.
-const UNIT_NAME = /^[A-Za-z0-9:_.@\\][A-Za-z0-9:_.@\\-]*\.(service|socket|mount|automount|target|timer|path|scope|slice|swap)$/;
+const UNIT_TYPES = "(service|socket|mount|automount|target|timer|path|scope|slice|swap)";
+const UNIT_NAME = new RegExp(`^[A-Za-z0-9:_.@\\\\][A-Za-z0-9:_.@\\\\-]*\\.${UNIT_TYPES}$`);
 /** A unit name as an fstab option can carry it: fstab reads '\\' as the start of an octal escape. */
-const FSTAB_UNIT_NAME = /^[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]*\.(service|socket|mount|automount|target|timer|path|scope|slice|swap)$/;
+const FSTAB_UNIT_NAME = new RegExp(`^[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]*\\.${UNIT_TYPES}$`);
 
 const specSchema = z.string().superRefine((s, ctx) => {
     const ok = /^(UUID|PARTUUID)=[0-9A-Fa-f-]+$/.test(s) || /^LABEL=[^\0]+$/.test(s) || (/^\/[^\0]*[^/\0]$/.test(s) && !s.split("/").includes(".."));
