@@ -7,6 +7,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { DROP_IN_PATH } from "../../provider/resources/dockerStorageConfig";
 import { reviewMarkdown } from "../../provider/review/summary";
 import { assertDockerMountsItsDataRootFirst, assertDockerRequiresDataRoot, ensurePool, sharedHosts, uniqueName } from "../hosts/fleet";
 import type { TestHost } from "../hosts/harness";
@@ -79,7 +80,7 @@ describe("previews say exactly what up does (examples/fleet and examples/single-
         const h = hosts[1];
         const line = (await h.exec("grep ' /var/lib/docker ' /etc/fstab")).stdout.trim();
         assert.match(line, /,x-systemd\.before=docker\.service,x-systemd\.required-by=docker\.service,x-systemd\.wanted-by=local-fs\.target 0 2$/);
-        assert.equal((await h.exec("test -e /etc/systemd/system/docker.service.d/pulumi-zfs-docker.conf && echo drop-in || echo none")).stdout.trim(), "none");
+        assert.equal((await h.exec(`test -e ${DROP_IN_PATH} && echo drop-in || echo none`)).stdout.trim(), "none");
         await assertDockerRequiresDataRoot(h);
         await assertDockerMountsItsDataRootFirst(h);
     });
