@@ -13,4 +13,5 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-ansible-playbook --version | head -1
+# sed reads to the end: head would close the pipe early and ansible dies of the broken pipe (pipefail).
+ansible-playbook --version | sed -n 1p

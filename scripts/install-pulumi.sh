@@ -45,6 +45,13 @@ GO
 }
 
 if ! have_working_install; then
+  # Two installs at once (the README's two commands in two shells) would build into the same
+  # temporary files: the second waits here, then finds the first one's build.
+  mkdir -p "$CACHE_ROOT/pulumi"
+  exec 9>"$CACHE_ROOT/pulumi/.build.lock"
+  flock 9
+fi
+if ! have_working_install; then
   if command -v pulumi >/dev/null 2>&1 && command -v pulumi-language-nodejs >/dev/null 2>&1 && [ -z "${PULUMI_FORCE_BUILD:-}" ]; then
     BIN_DIR="$(dirname "$(command -v pulumi)")"
     log "reusing the installed pulumi in $BIN_DIR"
