@@ -9,11 +9,18 @@ import * as crypto from "crypto";
 import { startHosts, TestHost } from "./harness";
 
 const hosts: TestHost[] = [];
+/** Hosts that stopped answering and were replaced: their boots still count in bootTimes(). */
+const retired: TestHost[] = [];
 let growing: Promise<void> = Promise.resolve();
 
-/** The first `count` shared hosts, booting only those not booted yet. */
+/**
+ * The first `count` shared hosts, booting only those not booted yet. A host that no longer answers (a
+ * guest kernel that locked up under emulation, a test that left it powered off) is replaced by a new
+ * one first, so one lost guest fails the test that lost it and not every later file that shares it.
+ */
 export async function sharedHosts(count: number): Promise<TestHost[]> {
     const grow = growing.then(async () => {
+        await replaceLostHosts(Math.min(count, hosts.length));
         if (hosts.length < count) {
             hosts.push(...(await startHosts(count - hosts.length)));
         }
@@ -24,9 +31,25 @@ export async function sharedHosts(count: number): Promise<TestHost[]> {
     return hosts.slice(0, count);
 }
 
+async function replaceLostHosts(count: number): Promise<void> {
+    const answering = await Promise.all(hosts.slice(0, count).map((h) => h.answers()));
+    const lost = answering.flatMap((up, i) => (up ? [] : [i]));
+    if (lost.length === 0) {
+        return;
+    }
+    for (const i of lost) {
+        process.stderr.write(`testhost: ${hosts[i].name} no longer answers SSH; replacing it with a new guest (its console log: ${hosts[i].consoleLog()})\n`);
+        await hosts[i].kill();
+        await hosts[i].stop();
+        retired.push(hosts[i]);
+    }
+    const fresh = await startHosts(lost.length);
+    lost.forEach((at, i) => (hosts[at] = fresh[i]));
+}
+
 /** Boot-to-SSH seconds of every boot of every shared host, for the suite to print. */
 export function bootTimes(): { name: string; kind: string; seconds: number }[] {
-    return hosts.flatMap((h) => h.boots.map((b) => ({ name: h.name, ...b })));
+    return [...retired, ...hosts].flatMap((h) => h.boots.map((b) => ({ name: h.name, ...b })));
 }
 
 /** Imports the pool if it is on the disk but not imported (after kill()), creates it on /dev/vdb if absent. */

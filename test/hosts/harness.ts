@@ -36,6 +36,8 @@ export interface TestHost {
     boots: { kind: "cold" | "reboot"; seconds: number }[];
     accel: Accel;
     exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+    /** Whether the guest runs and answers a command over SSH now: within ~30 s, else once more on a new connection. */
+    answers(): Promise<boolean>;
     /** Graceful poweroff, then a cold start on the same disks: the boot path a real power cycle takes. */
     reboot(): Promise<void>;
     /** Hard power-off, as for tests of interrupted operations. */
@@ -403,6 +405,19 @@ class QemuHost implements TestHost {
                 (exitCode === 255 ? ` (ssh failed: is the guest up? console log: ${this.consoleLog()})` : ""));
         }
         return { stdout: result.stdout, stderr: result.stderr, exitCode };
+    }
+
+    async answers(): Promise<boolean> {
+        if (!this.qemuPid()) {
+            return false;
+        }
+        if ((await this.exec("true", { allowFail: true, timeoutMs: 30_000 })).exitCode === 0) {
+            return true;
+        }
+        // The master may be what hangs (a guest that was busy when it dialled): a new connection decides.
+        await this.closeMasters();
+        const probe = await execa("ssh", ["-o", "ConnectTimeout=20", ...this.sshArgs(this.user, false), this.host, "true"], { reject: false, timeout: 45_000, stdin: "ignore" });
+        return probe.exitCode === 0;
     }
 
     /** Waits for qemu to exit after a guest poweroff; pulls the plug if the guest hangs. */

@@ -1,6 +1,6 @@
 /**
  * The substrate every host test stands on: two real guests with OpenZFS and Docker, a sparse zvol
- * formatted ext4, and a pool that comes back after a power cycle.
+ * formatted ext4, a pool that comes back after a power cycle, and a hung guest replaced.
  * npx mocha --require test/hosts/fleet.ts --timeout 1800000 test/hosts/substrate.test.ts
  */
 import * as assert from "assert";
@@ -73,5 +73,19 @@ describe("test hosts: ZFS, zvol, ext4 and Docker on real guests", function () {
         const out = await host.exec(`zpool list -H -o name,health tank && test -e /dev/zvol/${dataset} && blkid -o value -s TYPE /dev/zvol/${dataset}`, { allowFail: true });
         assert.strictEqual(out.exitCode, 0, `${host.name}: pool or zvol missing after reboot: ${out.stderr} (console log: ${host.consoleLog()})`);
         assert.deepStrictEqual(out.stdout.trim().split("\n"), ["tank\tONLINE", "ext4"]);
+    });
+
+    it("a shared guest that hangs is replaced by a new one at the next sharedHosts(), the others kept", async function () {
+        const [kept, hung] = hosts;
+        // A stopped qemu is what a locked-up guest kernel looks like from outside: the process runs, SSH never answers.
+        process.kill(hung.qemuPid()!, "SIGSTOP");
+        assert.strictEqual(await hung.answers(), false, `${hung.name}: a stopped guest must not count as answering`);
+        const again = await sharedHosts(2);
+        assert.strictEqual(again[0], kept, "the guest that answers is kept");
+        assert.notStrictEqual(again[1], hung, "the hung guest is replaced");
+        assert.strictEqual(hung.qemuPid(), undefined, "the hung guest's qemu is gone");
+        assert.strictEqual((await again[1].exec("zpool list -H -o name 2>/dev/null || true")).stdout.trim(), "", "the new guest boots on new disks");
+        assert.ok(bootTimes().some((b) => b.name === hung.name), "the replaced guest's boots are still reported");
+        hosts = again;
     });
 });
