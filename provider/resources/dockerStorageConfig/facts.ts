@@ -114,8 +114,8 @@ elif [ "$pzd_active" = 1 ]; then
   if [ "$rc" = 0 ]; then echo
   elif [ "$rc" = ${new Shell(String(DOCKER_API_TIMEOUT_EXIT))} ]; then echo "Docker's API (${new Shell(DOCKER_SOCKET)}) did not answer GET /info within ${new Shell(String(DOCKER_API_TIMEOUT_SECONDS))} s, although docker.service is active" >&2; exit 69
   else
-    rc=0; { err=$(timeout --foreground 30 docker info --format '{{json .}}' 2>&1 >&3 3>&-) || rc=$?; } 3>&1
-    if [ "$rc" = 124 ]; then echo "docker info did not answer within 30 s, although docker.service is active" >&2; exit 69; fi
+    rc=0; { err=$(timeout --foreground ${new Shell(String(DOCKER_API_TIMEOUT_SECONDS))} docker info --format '{{json .}}' 2>&1 >&3 3>&-) || rc=$?; } 3>&1
+    if [ "$rc" = 124 ]; then echo "docker info did not answer within ${new Shell(String(DOCKER_API_TIMEOUT_SECONDS))} s, although docker.service is active" >&2; exit 69; fi
     if [ "$rc" != 0 ]; then echo "docker exited $rc: docker info failed, although docker.service is active; it said:" >&2; printf '%s\n' "$err" >&2; exit 69; fi
   fi
 fi
