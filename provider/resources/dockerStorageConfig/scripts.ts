@@ -129,10 +129,13 @@ ${onTimeout}pzd_stop_docker
 if pzd_start_docker; then
   rc=0; got=$(pzd_docker_storage) || rc=$?
   driver=\${got%%|*}; rest=\${got#*|}; root=\${rest%%|*}; backing=\${rest#*|}
+  # Without an answer there is no driver or root to compare: that is the whole problem.
   if [ "$rc" != 0 ]; then problem="its API did not answer GET /info within ${new Shell(String(DOCKER_API_TIMEOUT_SECONDS))} s"
-  elif [ "$driver" != "$want_driver" ]; then problem="it runs the '$driver' storage driver"; fi
-  if [ "$root" != "$want_root" ]; then problem="\${problem:+$problem, }its root is '$root'"; fi
-  if [ -n "$want_backing" ] && [ "$driver" = "$want_driver" ] && [ "$backing" != "$want_backing" ]; then problem="\${problem:+$problem, }its backing filesystem is '$backing', not '$want_backing'"; fi
+  else
+    if [ "$driver" != "$want_driver" ]; then problem="it runs the '$driver' storage driver"; fi
+    if [ "$root" != "$want_root" ]; then problem="\${problem:+$problem, }its root is '$root'"; fi
+    if [ -n "$want_backing" ] && [ "$driver" = "$want_driver" ] && [ "$backing" != "$want_backing" ]; then problem="\${problem:+$problem, }its backing filesystem is '$backing', not '$want_backing'"; fi
+  fi
 else
   problem="it did not start, or did not answer within ${new Shell(String(START_TIMEOUT_SECONDS))} s"
 fi
